@@ -1,0 +1,38 @@
+# Sequence Models I: two commands on a fresh machine with Python 3.11, git and make.
+#   make book   build the student edition of the book into _build/html
+#   make test   run every test (reference, notebooks, round trip, grading, book, leaks)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: book test venv lock clean release bench
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter-book build -W -n --keep-going .
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(PY) -m autograde release
+
+# Refresh requirements.txt from requirements.in (needs the network, maintainers only).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -r requirements.in
+	.venv-lock/bin/pip freeze > requirements.txt
+	rm -rf .venv-lock
+
+clean:
+	rm -rf _build _course .pytest_cache

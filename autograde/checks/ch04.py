@@ -1,0 +1,147 @@
+"""Hidden checks of chapter 4, the RNN forward pass."""
+from __future__ import annotations
+
+import numpy as np
+
+from solutions import ch04 as ref
+from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+
+# (n_x, n_a, n_y, m, T_x): all sizes distinct, then one example, then one step
+SIZES = [(3, 5, 2, 4, 6), (4, 3, 6, 1, 5), (2, 4, 3, 5, 1)]
+
+
+def _params(rng, n_x, n_a, n_y):
+    return {
+        "Waa": rng.standard_normal((n_a, n_a)) * 0.8,
+        "Wax": rng.standard_normal((n_a, n_x)),
+        "Wya": rng.standard_normal((n_y, n_a)),
+        "ba": rng.standard_normal((n_a, 1)),
+        "by": rng.standard_normal((n_y, 1)),
+    }
+
+
+def _cases():
+    for seed in SEEDS:
+        rng = np.random.default_rng(1000 + seed)
+        n_x, n_a, n_y, m, T_x = SIZES[seed % len(SIZES)]
+        yield rng, (n_x, n_a, n_y, m, T_x)
+
+
+# ---------------------------------------------------------------- softmax
+def _softmax_mistakes(z):
+    with quiet_numpy():
+        e = np.exp(z - z.max())
+        yield "you normalised over the rows (axis=1) instead of over each column (axis=0).", e / e.sum(axis=1, keepdims=True)
+        yield "you divided by the sum of the whole array instead of the sum of each column: use axis=0 and keepdims=True.", e / e.sum()
+
+
+def check_softmax(softmax):
+    for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+        z = rng.standard_normal((n_y + 1, m)) * 3
+        got = expect_array(call(softmax, "softmax", z), z.shape, "softmax(z)")
+        expected = ref.softmax(z)
+        if not close(got, expected):
+            diagnose(got, expected, _softmax_mistakes(z), "softmax(z)")
+    # logits around 1000: exp overflows unless each column's maximum is subtracted first
+    z = np.array([[1000.0, -1000.0, 3.0], [999.0, -1001.0, 1.0], [998.5, -999.0, 2.0]])
+    with quiet_numpy():
+        got = call(softmax, "softmax", z)
+    if not (isinstance(got, np.ndarray) and np.all(np.isfinite(got))):
+        fail("softmax(z) gives nan or inf for large logits such as 1000: np.exp(1000) overflows. "
+             "Subtract each column's maximum from z before taking np.exp; it does not change the result.")
+    if not close(got, ref.softmax(z)):
+        fail("softmax(z) is wrong for large logits such as 1000. Subtract each column's maximum "
+             "(np.max(z, axis=0, keepdims=True)) before np.exp.")
+
+
+# ---------------------------------------------------------------- rnn_cell_forward
+def _cell_mistakes(xt, a_prev, p, activation):
+    g = np.tanh if activation == "tanh" else (lambda v: np.maximum(v, 0))
+    good = g(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
+    if p["Waa"].shape[0] == p["Waa"].shape[1]:
+        yield "a_next uses Waa transposed: the equation is Waa @ a_prev, not Waa.T @ a_prev.", g(p["Waa"].T @ a_prev + p["Wax"] @ xt + p["ba"]), None
+    yield "the bias ba was left out of a_next.", g(p["Waa"] @ a_prev + p["Wax"] @ xt), None
+    if activation == "relu":
+        yield ("the activation argument was ignored: with activation='relu', "
+               "a_next = max(0, ...) instead of tanh."), np.tanh(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"]), None
+    yield "yt_pred was computed from a_prev instead of the new state a_next.", None, ref.softmax(p["Wya"] @ a_prev + p["by"])
+    yield "the bias by was left out of yt_pred.", None, ref.softmax(p["Wya"] @ good)
+    yield "yt_pred is the raw score Wya a_next + by: apply softmax to it.", None, p["Wya"] @ good + p["by"]
+
+
+def check_rnn_cell_forward(rnn_cell_forward):
+    fn = isolate(rnn_cell_forward, softmax=ref.softmax)
+    for activation in ("tanh", "relu"):
+        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+            p = _params(rng, n_x, n_a, n_y)
+            xt = rng.standard_normal((n_x, m))
+            a_prev = rng.standard_normal((n_a, m))  # never zero, so a_prev mistakes show
+            kwargs = {} if activation == "tanh" else {"activation": "relu"}
+            out = call(fn, "rnn_cell_forward", xt, a_prev, p, **kwargs)
+            if not (isinstance(out, tuple) and len(out) == 3):
+                fail("rnn_cell_forward should return a tuple of three: (a_next, yt_pred, cache).")
+            a_next, yt_pred, cache = out
+            expect_array(a_next, (n_a, m), "a_next")
+            expect_array(yt_pred, (n_y, m), "yt_pred")
+            e_a, e_y, _ = ref.rnn_cell_forward(xt, a_prev, p, activation)
+            mistakes = list(_cell_mistakes(xt, a_prev, p, activation))
+            if not close(a_next, e_a):
+                diagnose(a_next, e_a, [(txt, a) for txt, a, _ in mistakes if a is not None],
+                         f"a_next (activation={activation!r})")
+            if not close(yt_pred, e_y):
+                diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None],
+                         f"yt_pred (activation={activation!r})")
+            if not (isinstance(cache, tuple) and len(cache) == 4):
+                fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
+            if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and cache[3] is p):
+                fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
+                     "holding the parameters dict that was passed in.")
+
+
+# ---------------------------------------------------------------- rnn_forward
+def _forward_mistakes(x, a0, p, activation):
+    n_x, m, T_x = x.shape
+    n_y, n_a = p["Wya"].shape
+
+    def run(start, carry):
+        a = np.zeros((n_a, m, T_x))
+        y = np.zeros((n_y, m, T_x))
+        a_t = start
+        for t in range(T_x):
+            a_new, y_t, _ = ref.rnn_cell_forward(x[:, :, t], a_t if carry else start, p, activation)
+            a[:, :, t], y[:, :, t] = a_new, y_t
+            a_t = a_new
+        return a, y
+
+    yield "the loop does not start from a0: the first step must use the a0 that was passed in, not zeros.", run(np.zeros_like(a0), True)
+    yield "every step uses a0 as the previous state: pass each step's a_next on to the next step.", run(a0, False)
+
+
+def check_rnn_forward(rnn_forward):
+    fn = isolate(rnn_forward, rnn_cell_forward=ref.rnn_cell_forward, softmax=ref.softmax)
+    for activation in ("tanh", "relu"):
+        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+            p = _params(rng, n_x, n_a, n_y)
+            x = rng.standard_normal((n_x, m, T_x))
+            a0 = rng.standard_normal((n_a, m))  # a non-zero a<0>
+            kwargs = {} if activation == "tanh" else {"activation": "relu"}
+            out = call(fn, "rnn_forward", x, a0, p, **kwargs)
+            if not (isinstance(out, tuple) and len(out) == 3):
+                fail("rnn_forward should return a tuple of three: (a, y_pred, caches).")
+            a, y_pred, caches = out
+            expect_array(a, (n_a, m, T_x), "a")
+            expect_array(y_pred, (n_y, m, T_x), "y_pred")
+            e_a, e_y, _ = ref.rnn_forward(x, a0, p, activation)
+            mistakes = list(_forward_mistakes(x, a0, p, activation))
+            if not close(a, e_a):
+                if activation == "relu" and close(a, ref.rnn_forward(x, a0, p, "tanh")[0]):
+                    fail("rnn_forward ignores its activation argument: pass it on to rnn_cell_forward.")
+                diagnose(a, e_a, [(txt, wa) for txt, (wa, _) in mistakes], "a (the hidden states)")
+            if not close(y_pred, e_y):
+                diagnose(y_pred, e_y, [(txt, wy) for txt, (_, wy) in mistakes], "y_pred")
+            if not (isinstance(caches, tuple) and len(caches) == 2 and isinstance(caches[0], list)
+                    and len(caches[0]) == T_x and close(caches[1], x)):
+                fail(f"caches should be the tuple (list of the {T_x} caches of rnn_cell_forward, x).")
+            first = caches[0][0]
+            if not (isinstance(first, tuple) and len(first) == 4 and close(first[1], a0)):
+                fail("the first cache should be the one rnn_cell_forward returned for step 1, whose a_prev is a0.")

@@ -1,0 +1,311 @@
+"""Release, grade, give feedback and export, on an nbgrader course directory.
+
+A course directory (default ``_course/``, generated and git-ignored) is an ordinary
+nbgrader one, so ``nbgrader`` commands and the formgrader work in it too:
+
+    _course/nbgrader_config.py            calls autograde.nbgrader_config.apply
+    _course/source/chNN/<nb>.ipynb        assembled (autograde.assemble)
+    _course/release/chNN/<nb>.ipynb       what learners get (== chapters/NN/<nb>.ipynb)
+    _course/submitted/<student>/chNN/...  copied in by ``grade``
+    _course/autograded/, feedback/, gradebook.db
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+
+import nbformat
+
+from autograde import assemble, course
+from autograde.nbgrader_config import apply
+
+log = logging.getLogger("autograde")
+
+CONFIG_FILE = "from autograde.nbgrader_config import apply\napply(get_config(), __file__)\n"
+STATUS_GRADED = "graded"
+STATUS_UNREADABLE = "unreadable"
+STATUS_FAILED = "failed"
+
+
+@dataclasses.dataclass
+class Submission:
+    student: str
+    chapter: course.Chapter
+    path: pathlib.Path  # where the learner's file was found
+
+
+@dataclasses.dataclass
+class Result:
+    student: str
+    chapter: course.Chapter
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    exercises: dict = dataclasses.field(default_factory=dict)  # grade id -> score
+    message: str = ""
+
+
+def _ensure_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` as a command: make this interpreter's scripts findable."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+class Course:
+    def __init__(self, root: str | os.PathLike = "_course", db_url: str | None = None):
+        _ensure_tools_on_path()
+        self.root = pathlib.Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        config_file = self.root / "nbgrader_config.py"
+        if not config_file.exists() or config_file.read_text() != CONFIG_FILE:
+            config_file.write_text(CONFIG_FILE)
+        self.db_url = db_url
+        (self.root / "exchange").mkdir(exist_ok=True)
+
+    # ------------------------------------------------------------ nbgrader plumbing
+    def api(self):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+
+        c = Config()
+        apply(c, str(self.root / "nbgrader_config.py"), self.db_url)
+        coursedir = CourseDirectory(config=c)
+        return NbGraderAPI(coursedir, config=c)
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.api().coursedir.db_url, "sequence-models-1")
+
+    # ------------------------------------------------------------ release
+    def release(self, chapters: list[course.Chapter] | None = None) -> list[pathlib.Path]:
+        """Assemble the source notebooks, generate the student versions and register the
+        assignments in the gradebook. Returns the released notebooks."""
+        chapters = chapters or course.chapters()
+        assemble.write_sources(chapters, self.root / "source")
+        api = self.api()
+        out = []
+        for ch in chapters:
+            result = api.generate_assignment(ch.assignment, force=True, create=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader could not generate {ch.assignment}:\n{result.get('error') or result.get('log')}")
+            out.append(self.root / "release" / ch.assignment / ch.path.name)
+        return out
+
+    def released(self, chapter: course.Chapter) -> bool:
+        return (self.root / "release" / chapter.assignment / chapter.path.name).exists()
+
+    # ------------------------------------------------------------ collect
+    def collect(self, submissions: str | os.PathLike) -> tuple[list[Submission], list[str]]:
+        """Find the submissions in a folder ``<student>/<notebook>.ipynb`` or an LMS zip.
+        Returns the submissions and a list of problems (files that were skipped)."""
+        path = pathlib.Path(submissions)
+        if path.is_file() and zipfile.is_zipfile(path):
+            tmp = pathlib.Path(tempfile.mkdtemp(prefix="autograde-zip-"))
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    target = (tmp / info.filename).resolve()
+                    if not str(target).startswith(str(tmp)):  # zip slip
+                        continue
+                    zf.extract(info, tmp)
+            return _collect_folder(tmp)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path} is neither a folder of submissions nor a zip file")
+        return _collect_folder(path)
+
+    # ------------------------------------------------------------ grade
+    def grade(self, submissions: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Result]:
+        subs, problems = self.collect(submissions)
+        for p in problems:
+            log.warning(p)
+        needed = sorted({s.chapter.assignment for s in subs})
+        missing = [course.by_assignment(a) for a in needed if not self.released(course.by_assignment(a))]
+        if missing:
+            self.release(missing)
+        api = self.api()
+        results = []
+        for i, sub in enumerate(subs, 1):
+            dest = self.root / "submitted" / sub.student / sub.chapter.assignment / sub.chapter.path.name
+            if dest.parent.exists():
+                shutil.rmtree(dest.parent)
+            dest.parent.mkdir(parents=True)
+            shutil.copyfile(sub.path, dest)
+            problem = _unreadable(dest)
+            if problem:
+                results.append(Result(sub.student, sub.chapter, STATUS_UNREADABLE, message=problem))
+                log.warning("%s/%s: %s", sub.student, sub.path.name, problem)
+                continue
+            res = api.autograde(sub.chapter.assignment, sub.student, force=True, create=True)
+            if not res["success"]:
+                msg = _last_error(res)
+                results.append(Result(sub.student, sub.chapter, STATUS_FAILED, message=msg))
+                log.warning("%s/%s: grading failed: %s", sub.student, sub.path.name, msg)
+                continue
+            fb = api.generate_feedback(sub.chapter.assignment, sub.student, force=True)
+            if not fb["success"]:
+                log.warning("%s/%s: no feedback: %s", sub.student, sub.path.name, _last_error(fb))
+            results.append(self._result(sub.student, sub.chapter))
+            log.info("[%d/%d] %s %s: %s/%s", i, len(subs), sub.student, sub.chapter.notebook,
+                     results[-1].score, results[-1].max_score)
+        self.export(out, results)
+        return results
+
+    def _result(self, student: str, chapter: course.Chapter) -> Result:
+        with self.gradebook() as gb:
+            nb = gb.find_submission_notebook(chapter.notebook, chapter.assignment, student)
+            exercises = {g.name.removeprefix("test_"): g.score for g in nb.grades}
+            return Result(student, chapter, STATUS_GRADED, float(nb.score), float(nb.max_score), exercises)
+
+    # ------------------------------------------------------------ feedback & export
+    def feedback_file(self, student: str, chapter: course.Chapter) -> pathlib.Path:
+        return self.root / "feedback" / student / chapter.assignment / (chapter.notebook + ".html")
+
+    def feedback(self) -> list[pathlib.Path]:
+        """(Re)generate the feedback HTML of every graded submission."""
+        api = self.api()
+        for ch in course.chapters():
+            if self.released(ch):
+                api.generate_feedback(ch.assignment, force=True)
+        return sorted((self.root / "feedback").glob("*/*/*.html"))
+
+    def results_from_gradebook(self) -> list[Result]:
+        results = []
+        with self.gradebook() as gb:
+            students = [s.id for s in gb.students]
+        for ch in course.chapters():
+            for student in students:
+                try:
+                    results.append(self._result(student, ch))
+                except Exception:  # nbgrader.api.MissingEntry: no submission
+                    continue
+        return results
+
+    def export(self, out: str | os.PathLike | None = None, results: list[Result] | None = None) -> pathlib.Path:
+        """Write ``grades.csv`` (one row per student and notebook) and copy the feedback
+        files to ``out/feedback/<student>/<notebook>.html``."""
+        out = pathlib.Path(out or self.root / "export")
+        out.mkdir(parents=True, exist_ok=True)
+        if results is None:
+            results = self.results_from_gradebook()
+        columns = [f"{ch.assignment}:{name}" for ch in course.chapters() for name in _exercise_names(ch)]
+        csv_path = out / "grades.csv"
+        with open(csv_path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["student_id", "chapter", "notebook", "status", "score", "max_score", *columns, "message"])
+            for r in sorted(results, key=lambda r: (r.student, r.chapter.number)):
+                max_score = r.max_score or _max_score(r.chapter)
+                cells = [r.exercises.get(c.split(":", 1)[1], "") if c.startswith(r.chapter.assignment + ":") else ""
+                         for c in columns]
+                w.writerow([r.student, r.chapter.assignment, r.chapter.notebook, r.status,
+                            _fmt(r.score), _fmt(max_score), *[_fmt(v) for v in cells], r.message])
+                fb = self.feedback_file(r.student, r.chapter)
+                if fb.exists():
+                    dest = out / "feedback" / r.student / fb.name
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(fb, dest)
+        return csv_path
+
+
+# ---------------------------------------------------------------- helpers
+_SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
+_CANVAS = re.compile(r"^(?P<student>[^_]+)_(?:LATE_)?\d+_\d+_(?P<file>.+)$")
+_RESUBMITTED = re.compile(r"-\d+$")  # LMSs append -1, -2 to a re-submitted file's name
+
+
+def _student_id(name: str) -> str:
+    return _SAFE.sub("_", name).strip("_.") or "unknown"
+
+
+def _match_notebook(filename: str) -> course.Chapter | None:
+    stem = filename.removesuffix(".ipynb")
+    return course.by_notebook(stem) or course.by_notebook(_RESUBMITTED.sub("", stem))
+
+
+def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[str]]:
+    subs: dict[tuple[str, str], Submission] = {}
+    problems = []
+    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith((".", "__MACOSX"))]
+    # an archive that wraps everything in one top folder
+    if len(entries) == 1 and entries[0].is_dir() and not any(_match_notebook(p.name) for p in entries[0].iterdir()):
+        return _collect_folder(entries[0])
+    for entry in entries:
+        if entry.is_dir():
+            student = _student_id(entry.name)
+            files = [p for p in sorted(entry.rglob("*")) if p.is_file() and ".ipynb_checkpoints" not in p.parts]
+            found = False
+            for f in files:
+                ch = _match_notebook(f.name)
+                if ch is None:
+                    if f.suffix == ".ipynb":
+                        problems.append(f"{entry.name}/{f.relative_to(entry)}: not a notebook of this course (expected one of "
+                                        f"{', '.join(c.path.name for c in course.chapters())})")
+                    continue
+                subs[(student, ch.assignment)] = Submission(student, ch, f)
+                found = True
+            if not found:
+                problems.append(f"{entry.name}/: no notebook of this course found")
+        elif entry.is_file():
+            m = _CANVAS.match(entry.name)
+            ch = _match_notebook(m["file"]) if m else None
+            if ch is None:
+                problems.append(f"{entry.name}: cannot tell the student and the notebook from this file name")
+                continue
+            subs[(_student_id(m["student"]), ch.assignment)] = Submission(_student_id(m["student"]), ch, entry)
+    return list(subs.values()), problems
+
+
+def _unreadable(path: pathlib.Path) -> str:
+    """Why ``path`` cannot be graded as a notebook, or '' if it can."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"cannot read the file: {exc}"
+    if not raw.strip():
+        return "the file is empty"
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"the file is not valid notebook JSON ({exc})"
+    if not isinstance(data, dict) or "cells" not in data:
+        return "the file is JSON but not a Jupyter notebook (no cells)"
+    try:
+        nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:
+        return f"the notebook cannot be read: {exc}"
+    return ""
+
+
+def _last_error(res: dict) -> str:
+    text = (res.get("error") or res.get("log") or "").strip().splitlines()
+    errors = [ln for ln in text if "ERROR" in ln or "Error" in ln]
+    return (errors[-1] if errors else (text[-1] if text else "unknown error"))[:300]
+
+
+def _exercise_names(chapter: course.Chapter) -> list[str]:
+    nb = nbformat.read(chapter.path, as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"].removeprefix("test_") for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _max_score(chapter: course.Chapter) -> float:
+    nb = nbformat.read(chapter.path, as_version=4)
+    return float(sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade")))
+
+
+def _fmt(v) -> str:
+    if v == "" or v is None:
+        return ""
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:.2f}"
