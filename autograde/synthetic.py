@@ -2,10 +2,13 @@
 
 A submission is the released chapter with some exercises answered: with the reference
 body (``"reference"``), left as the stub (``"untouched"``), or with one of the classic
-mistakes below, each written as a small edit of the reference body.
+mistakes of its chapter. Each checks module lists its mistakes in ``MISTAKES``:
+name -> (exercise, old text, new text), a small edit of the reference body that its
+check must catch and name.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 
@@ -13,26 +16,16 @@ import nbformat
 
 from autograde import assemble, course
 
-# chapter number -> mistake name -> (exercise, old text, new text) applied to the reference body
-MISTAKES: dict[int, dict[str, tuple[str, str, str]]] = {
-    4: {
-        "softmax_wrong_axis": ("softmax", "axis=0", "axis=1"),
-        "softmax_overflow": ("softmax", "np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),
-        "yt_pred_from_a_prev": ("rnn_cell_forward", "softmax(Wya @ a_next + by)", "softmax(Wya @ a_prev + by)"),
-        "bias_left_out": ("rnn_cell_forward", "Wax @ xt + ba", "Wax @ xt"),
-        "waa_transposed": ("rnn_cell_forward", "Waa @ a_prev", "Waa.T @ a_prev"),
-        "loop_not_from_a0": ("rnn_forward", "a_next = a0", "a_next = np.zeros_like(a0)"),
-    },
-}
-
-
 def answer(chapter: course.Chapter, exercise: str, mistake: str | None = None) -> str:
     """The body (dedented) a learner would write for ``exercise``."""
     reference = importlib.import_module(chapter.solutions_module)
-    _, _, body = assemble._function_parts(getattr(reference, exercise))
+    # a function's exercise is named after the function; a top-level answer after its
+    # cell's grade id, with its reference in cell_<grade id>() (see autograde.assemble)
+    fn = getattr(reference, exercise, None) or getattr(reference, f"cell_{exercise}")
+    _, _, body = assemble._function_parts(fn)
     text = "\n".join(body)
     if mistake:
-        ex, old, new = MISTAKES[chapter.number][mistake]
+        ex, old, new = mistakes(chapter)[mistake]
         assert ex == exercise and old in text, (mistake, exercise)
         text = text.replace(old, new)
     return text
@@ -54,8 +47,8 @@ def submission(chapter: course.Chapter, answers: str | dict = "reference") -> nb
             continue
         lines = cell.source.split("\n")
         for i, indent in reversed(assemble._stub_positions(lines)):
-            fn = assemble._enclosing_function(__import__("ast").parse(cell.source), i + 1)
-            exercise = fn.name if fn else f"cell_{meta['grade_id']}"
+            fn = assemble._enclosing_function(ast.parse(cell.source), i + 1)
+            exercise = fn.name if fn else meta["grade_id"]
             choice = plan.get(exercise, "reference")
             if choice == "untouched":
                 continue
@@ -65,5 +58,5 @@ def submission(chapter: course.Chapter, answers: str | dict = "reference") -> nb
     return nb
 
 
-def exercise_of(chapter_number: int, mistake: str) -> str:
-    return MISTAKES[chapter_number][mistake][0]
+def mistakes(chapter: course.Chapter) -> dict[str, tuple[str, str, str]]:
+    return importlib.import_module(chapter.checks_module).MISTAKES

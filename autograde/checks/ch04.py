@@ -6,6 +6,18 @@ import numpy as np
 from solutions import ch04 as ref
 from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
 
+# The classic mistakes these checks must catch and name, each as an edit of the
+# reference body: name -> (exercise, old text, new text). The grading tests and the
+# benchmarks build wrong submissions from them (autograde.synthetic).
+MISTAKES = {
+    "softmax_wrong_axis": ("softmax", "axis=0", "axis=1"),
+    "softmax_overflow": ("softmax", "np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),
+    "yt_pred_from_a_prev": ("rnn_cell_forward", "softmax(Wya @ a_next + by)", "softmax(Wya @ a_prev + by)"),
+    "bias_left_out": ("rnn_cell_forward", "Wax @ xt + ba", "Wax @ xt"),
+    "waa_transposed": ("rnn_cell_forward", "Waa @ a_prev", "Waa.T @ a_prev"),
+    "loop_not_from_a0": ("rnn_forward", "a_next = a0", "a_next = np.zeros_like(a0)"),
+}
+
 # (n_x, n_a, n_y, m, T_x): all sizes distinct, then one example, then one step
 SIZES = [(3, 5, 2, 4, 6), (4, 3, 6, 1, 5), (2, 4, 3, 5, 1)]
 

@@ -1,0 +1,104 @@
+"""The hidden checks of every chapter, without kernels: they accept the reference
+answers, and each classic mistake fails the check of its own exercise with a message
+that names it."""
+import nbformat
+import numpy as np
+import pytest
+
+from autograde import course, synthetic
+from autograde.checks import CheckFailed
+
+CHAPTERS = course.chapters()
+
+
+def namespace(nb) -> dict:
+    """Run the solution cells of a (synthetic) submission in a fresh namespace."""
+    ns = {"np": np, "__name__": "__submission__"}
+    exec("import numpy as np", ns)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            exec(compile(cell.source, "<solution cell>", "exec"), ns)
+    return ns
+
+
+def graded(nb):
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            yield meta["grade_id"].removeprefix("test_")
+
+
+def run_check(chapter, name, ns):
+    import importlib
+
+    checks = importlib.import_module(chapter.checks_module)
+    getattr(checks, f"check_{name}")(ns[name])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_reference_answers_pass(chapter):
+    nb = synthetic.submission(chapter, "reference")
+    ns = namespace(nb)
+    for name in graded(nb):
+        run_check(chapter, name, ns)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_untouched_fails_with_not_implemented_message(chapter):
+    nb = synthetic.submission(chapter, "untouched")
+    ns = namespace(nb)
+    for name in graded(nb):
+        with pytest.raises(CheckFailed, match="not implemented yet"):
+            run_check(chapter, name, ns)
+
+
+CASES = [(ch, m) for ch in CHAPTERS for m in synthetic.mistakes(ch)]
+
+
+@pytest.mark.parametrize("chapter,mistake", CASES, ids=[f"{c.assignment}-{m}" for c, m in CASES])
+def test_each_mistake_is_caught_and_named(chapter, mistake):
+    exercise = synthetic.mistakes(chapter)[mistake][0]
+    nb = synthetic.submission(chapter, {exercise: mistake})
+    ns = namespace(nb)
+    for name in graded(nb):
+        if name == exercise:
+            with pytest.raises(CheckFailed) as err:
+                run_check(chapter, name, ns)
+            # a diagnosis, not just "wrong"
+            assert "looks like" in str(err.value) or "overflow" in str(err.value) or "nan or inf" in str(err.value), str(err.value)
+        else:  # every other exercise still passes: graded on its own
+            run_check(chapter, name, ns)
+
+
+def test_mutating_inputs_is_caught():
+    from autograde.checks.ch04 import check_softmax
+
+    def softmax(z):
+        z -= z.max(axis=0, keepdims=True)
+        z[...] = np.exp(z)
+        return z / z.sum(axis=0, keepdims=True)
+
+    with pytest.raises(CheckFailed, match="in place"):
+        check_softmax(softmax)
+
+
+def test_crash_and_wrong_type_are_explained():
+    from autograde.checks.ch04 import check_rnn_cell_forward, check_softmax
+
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check_softmax(lambda z: 1 / 0)
+    with pytest.raises(CheckFailed, match="numpy array"):
+        check_softmax(lambda z: z.tolist())
+
+    def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
+        return np.zeros((1, 1)), np.zeros((1, 1)), ()
+
+    with pytest.raises(CheckFailed, match="shape"):
+        check_rnn_cell_forward(rnn_cell_forward)
+
+
+def test_mistakes_are_edits_of_the_reference():
+    # every mistake must change the reference body (else the tests above prove nothing)
+    for chapter, mistake in CASES:
+        exercise = synthetic.mistakes(chapter)[mistake][0]
+        assert synthetic.answer(chapter, exercise, mistake) != synthetic.answer(chapter, exercise)
