@@ -49,6 +49,8 @@ def chapters(root: pathlib.Path | None = None) -> list[Chapter]:
         if not (folder.is_dir() and folder.name.isdigit()):
             continue
         notebooks = sorted(p for p in folder.glob("*.ipynb"))
+        if not notebooks:  # a chapter folder still being written
+            continue
         if len(notebooks) != 1:
             raise RuntimeError(f"{folder} must hold exactly one notebook, found {len(notebooks)}")
         found.append(Chapter(int(folder.name), notebooks[0]))

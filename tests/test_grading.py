@@ -1,0 +1,173 @@
+"""The instructor's round trip, end to end through nbgrader: generated submissions are
+graded with `python -m autograde grade`, and grades.csv and the feedback say the right
+thing."""
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from autograde import course, synthetic
+
+CHAPTERS = course.chapters()
+CH04 = next(c for c in CHAPTERS if c.number == 4)
+
+
+def write(folder: pathlib.Path, student: str, chapter, nb) -> pathlib.Path:
+    path = folder / student / chapter.path.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def exercises(chapter) -> list[str]:
+    nb = nbformat.read(chapter.path, as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"].removeprefix("test_") for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def points(chapter) -> dict[str, float]:
+    nb = nbformat.read(chapter.path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"): float(c.metadata["nbgrader"]["points"])
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def grade(course_dir, submissions, out):
+    proc = subprocess.run([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade",
+                           str(submissions), "--out", str(out)], capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    with open(pathlib.Path(out) / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    return {(r["student_id"], r["chapter"]): r for r in rows}, proc
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, released):
+    c, _ = released
+    subs = tmp_path_factory.mktemp("submissions")
+    out = tmp_path_factory.mktemp("out")
+    for ch in CHAPTERS:
+        write(subs, "untouched", ch, synthetic.submission(ch, "untouched"))
+        write(subs, "perfect", ch, synthetic.submission(ch, "reference"))
+        for mistake, (exercise, _, _) in synthetic.mistakes(ch).items():
+            write(subs, f"{ch.assignment}-{mistake}", ch, synthetic.submission(ch, {exercise: mistake}))
+    # a correct answer that prints a harmless warning on stderr
+    nb = synthetic.submission(CH04, "reference")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax":
+            cell.source = cell.source.replace("    e = np.exp(", "    import warnings\n    warnings.warn('harmless', RuntimeWarning)\n    e = np.exp(", 1)
+    write(subs, "warns", CH04, nb)
+    # a correct answer whose learner deleted a test cell
+    nb = synthetic.submission(CH04, "reference")
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_rnn_forward"]
+    write(subs, "deleted-test", CH04, nb)
+    # files that are not notebooks
+    (subs / "broken").mkdir()
+    (subs / "broken" / CH04.path.name).write_text('{"cells": [')
+    (subs / "empty").mkdir()
+    (subs / "empty" / CH04.path.name).write_text("")
+    (subs / "stray").mkdir()
+    (subs / "stray" / "my_homework.ipynb").write_text("{}")
+    rows, proc = grade(c.root, subs, out)
+    return rows, out, proc
+
+
+def test_untouched_scores_zero_and_reference_full_marks(graded):
+    rows, _, _ = graded
+    for ch in CHAPTERS:
+        untouched, perfect = rows[("untouched", ch.assignment)], rows[("perfect", ch.assignment)]
+        total = sum(points(ch).values())
+        assert untouched["status"] == "graded" and float(untouched["score"]) == 0
+        assert float(untouched["max_score"]) == total
+        assert perfect["status"] == "graded" and float(perfect["score"]) == total, perfect
+        for name, pts in points(ch).items():
+            assert float(perfect[f"{ch.assignment}:{name}"]) == pts
+            assert float(untouched[f"{ch.assignment}:{name}"]) == 0
+
+
+CASES = [(ch, m) for ch in CHAPTERS for m in synthetic.mistakes(ch)]
+
+
+@pytest.mark.parametrize("chapter,mistake", CASES, ids=[f"{c.assignment}-{m}" for c, m in CASES])
+def test_each_mistake_loses_only_its_exercise(graded, chapter, mistake):
+    rows, out, _ = graded
+    row = rows[(f"{chapter.assignment}-{mistake}", chapter.assignment)]
+    wrong = synthetic.mistakes(chapter)[mistake][0]
+    for name, pts in points(chapter).items():
+        expected = 0.0 if name == wrong else pts
+        assert float(row[f"{chapter.assignment}:{name}"]) == expected, (name, row)
+    assert float(row["score"]) == sum(points(chapter).values()) - points(chapter)[wrong]
+    # the learner is told what it looks like, in the feedback
+    html = (out / "feedback" / row["student_id"] / f"{chapter.notebook}.html").read_text()
+    assert "Hidden check failed" in html and "looks like" in html or "overflow" in html
+
+
+def test_feedback_never_shows_hidden_code_or_reference(graded):
+    rows, out, _ = graded
+    files = sorted((out / "feedback").glob("*/*.html"))
+    assert len(files) >= len([r for r in rows.values() if r["status"] == "graded"])
+    for f in files:
+        text = f.read_text()
+        for needle in ("BEGIN HIDDEN", "autograde.checks", "_check(", "from solutions", "BEGIN SOLUTION"):
+            assert needle not in text, (f, needle)
+
+
+def test_points_per_exercise_in_feedback(graded):
+    _, out, _ = graded
+    html = (out / "feedback" / "perfect" / f"{CH04.notebook}.html").read_text()
+    total = sum(points(CH04).values())
+    assert f"Score: {total:.1f} / {total:.1f}" in html or f"{total:.1f} / {total:.1f}" in html
+
+
+def test_warning_on_stderr_does_not_zero_a_correct_answer(graded):
+    rows, _, _ = graded
+    assert float(rows[("warns", "ch04")]["score"]) == sum(points(CH04).values())
+
+
+def test_deleted_test_cell_is_restored_and_graded(graded):
+    rows, _, _ = graded
+    row = rows[("deleted-test", "ch04")]
+    assert float(row["ch04:rnn_forward"]) == points(CH04)["rnn_forward"]
+    assert float(row["max_score"]) == sum(points(CH04).values())
+
+
+def test_unreadable_files_are_reported_and_do_not_stop_grading(graded):
+    rows, _, proc = graded
+    assert rows[("broken", "ch04")]["status"] == "unreadable"
+    assert "not valid notebook JSON" in rows[("broken", "ch04")]["message"]
+    assert rows[("empty", "ch04")]["status"] == "unreadable"
+    assert "empty" in rows[("empty", "ch04")]["message"]
+    assert float(rows[("broken", "ch04")]["max_score"]) == sum(points(CH04).values())
+    assert "my_homework.ipynb" in proc.stderr + proc.stdout  # reported, not graded
+    assert ("perfect", "ch04") in rows  # everyone else graded
+
+
+def test_lms_zip_and_regrading_is_repeatable(released, tmp_path):
+    c, _ = released
+    zpath = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        # Canvas-style flat names, one of them a re-submission ("-1")
+        zf.writestr(f"doejane_1234_5678_{CH04.path.name}", json.dumps(synthetic.submission(CH04, "reference")))
+        zf.writestr(f"roejim_LATE_2345_6789_{CH04.notebook}-1.ipynb",
+                    json.dumps(synthetic.submission(CH04, {"rnn_forward": "loop_not_from_a0"})))
+        # and a folder per student
+        zf.writestr(f"moodle/smithann/{CH04.path.name}", json.dumps(synthetic.submission(CH04, "untouched")))
+    rows, _ = grade(c.root, zpath, tmp_path / "out1")
+    total = sum(points(CH04).values())
+    assert float(rows[("doejane", "ch04")]["score"]) == total
+    assert float(rows[("roejim", "ch04")]["score"]) == total - points(CH04)["rnn_forward"]
+    # the same submission graded again gives the same score
+    rows2, _ = grade(c.root, zpath, tmp_path / "out2")
+    assert {k: r["score"] for k, r in rows2.items()} == {k: r["score"] for k, r in rows.items()}
+
+
+def test_release_equals_chapters(released):
+    _, paths = released
+    for ch, path in paths.items():
+        assert path.read_text() == ch.path.read_text()
