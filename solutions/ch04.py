@@ -65,7 +65,7 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
     else:
         raise ValueError(f"activation must be 'tanh' or 'relu', not {activation!r}")
     yt_pred = softmax(Wya @ a_next + by)  # the output reads the NEW state a<t>
-    cache = (a_next, a_prev, xt, parameters)
+    cache = (a_next, a_prev, xt, parameters)  # public: the convention the chapter states
     return a_next, yt_pred, cache
 
 
