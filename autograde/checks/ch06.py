@@ -1,0 +1,510 @@
+"""Hidden checks of chapter 6, backpropagation through time.
+
+Every gradient is compared with the reference on random inputs: tanh and ReLU (never an
+identity activation, under which a missing derivative goes unnoticed), T_x of 1, 2 and
+7, batches of 1 and more. When a gradient is wrong, the check looks for the classic
+mistake it matches and, failing that, reports how far a centred finite-difference
+check puts it from the truth.
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+
+from solutions import ch04 as ref04
+from solutions import ch06 as ref
+from autograde.checks import CheckFailed, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+
+# name -> (exercise, old text, new text): edits of the reference body that the check of
+# that exercise must catch and name (see autograde.synthetic).
+MISTAKES = {
+    "derivative_at_a_prev": ("rnn_cell_backward", "1 - a_next ** 2", "1 - a_prev ** 2"),
+    "no_activation_derivative": ("rnn_cell_backward", "dz = da_next * (1 - a_next ** 2)", "dz = da_next"),
+    "dba_not_summed": ("rnn_cell_backward", "np.sum(dz, axis=1, keepdims=True)", "dz"),
+    "dwaa_with_a_next": ("rnn_cell_backward", "dz @ a_prev.T", "dz @ a_next.T"),
+    "forgot_output_gradient": ("rnn_backward", "da[:, :, t] + da_prevt", "da_prevt"),
+    "forgot_next_step_gradient": ("rnn_backward", "da[:, :, t] + da_prevt", "da[:, :, t]"),
+    "overwrote_dwaa": ("rnn_backward", 'dWaa += step["dWaa"]', 'dWaa = step["dWaa"]'),
+    "loop_forwards": ("rnn_backward", "reversed(range(T_x))", "range(T_x)"),
+    "loss_averaged_over_time": ("binary_cross_entropy", "np.sum(losses) / m", "np.mean(losses)"),
+    "loss_summed_over_batch": ("binary_cross_entropy", "np.sum(losses) / m", "np.sum(losses)"),
+    "output_gradient_not_averaged": ("rnn_loss_and_gradients", "(y_hat[:, :, t] - y[:, :, t]) / m",
+                                     "(y_hat[:, :, t] - y[:, :, t])"),
+    "sigmoid_derivative_twice": ("rnn_loss_and_gradients", "(y_hat[:, :, t] - y[:, :, t]) / m",
+                                 "(y_hat[:, :, t] - y[:, :, t]) * y_hat[:, :, t] * (1 - y_hat[:, :, t]) / m"),
+    "forward_difference": ("numerical_gradient", "(f_plus - f_minus) / (2 * eps)", "(f_plus - f(theta)) / eps"),
+    "divided_by_eps": ("numerical_gradient", "(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / eps"),
+    "no_denominator": ("relative_error", "return float(diff / size)", "return float(diff)"),
+    "clip_kills_negatives": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, 0, max_value)"),
+    "clip_in_place": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, -max_value, max_value, out=g)"),
+    "rescale_small_gradients": ("clip_by_global_norm", "if global_norm <= max_norm:", "if global_norm < 0:"),
+}
+
+# (n_x, n_a, n_y, m, T_x): distinct sizes, T_x of 1, 2 and 7, m = 1 and more
+SIZES = [(3, 5, 2, 4, 7), (4, 3, 1, 1, 2), (2, 4, 3, 3, 1), (5, 2, 1, 1, 7), (3, 4, 2, 5, 2)]
+ACTIVATIONS = ("tanh", "relu")
+EXPECTED_REL_ERROR = 1e-7  # a correct gradient gives about 1e-10 here (see the chapter)
+
+
+def _cases():
+    for k, sizes in enumerate(SIZES):
+        yield np.random.default_rng(3000 + k), sizes
+
+
+def _params(rng, n_x, n_a, n_y):
+    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.7, "Wax": rng.standard_normal((n_a, n_x)),
+            "ba": rng.standard_normal((n_a, 1)) * 0.5, "Wya": rng.standard_normal((n_y, n_a)),
+            "by": rng.standard_normal((n_y, 1)) * 0.5}
+
+
+def _kwargs(activation):
+    return {} if activation == "tanh" else {"activation": activation}
+
+
+def _gprime(a_out, activation):
+    """g'(z) written with g's output, for the activations of the course."""
+    return 1 - a_out ** 2 if activation == "tanh" else (a_out > 0).astype(float)
+
+
+def _fd_error(f, theta, analytic, eps=1e-5):
+    """Relative error of ``analytic`` against a centred finite-difference estimate of df/dtheta."""
+    numeric = ref.numerical_gradient(f, theta, eps)
+    return ref.relative_error(np.asarray(analytic, dtype=float), numeric)
+
+
+def _expect_dict(out, keys, name):
+    if not isinstance(out, dict):
+        fail(f"{name} should return a dict of gradients with the keys {', '.join(keys)}; got {type(out).__name__}.")
+    missing = [k for k in keys if k not in out]
+    if missing:
+        fail(f"{name} returned a dict without {', '.join(missing)}: it should hold {', '.join(keys)}.")
+    return out
+
+
+# ---------------------------------------------------------------- rnn_cell_backward
+def _cell_variants(da_next, cache, activation):
+    """(explanation, gradients dict) for the classic mistakes of one cell's backward pass."""
+    a_next, a_prev, xt, p = cache
+
+    def grads(dz, state_for_dWaa=a_prev, Waa=p["Waa"], bias=lambda d: d.sum(axis=1, keepdims=True)):
+        return {"dxt": p["Wax"].T @ dz, "da_prev": Waa.T @ dz, "dWax": dz @ xt.T,
+                "dWaa": dz @ state_for_dWaa.T, "dba": bias(dz)}
+
+    good = da_next * _gprime(a_next, activation)
+    yield ("the derivative of the activation was taken at a_prev, the state of the previous step. "
+           "g'(z) belongs to this step: use a_next = a<t> (for tanh, 1 - a_next**2).",
+           grads(da_next * _gprime(a_prev, activation)))
+    yield ("the derivative of the activation was left out: dz = da_next * g'(z), with "
+           "g'(z) = 1 - a_next**2 for tanh and (a_next > 0) for ReLU.", grads(da_next))
+    if activation == "tanh":
+        yield ("tanh was applied twice: a_next is already tanh(z), so tanh'(z) = 1 - a_next**2, "
+               "not 1 - np.tanh(a_next)**2.", grads(da_next * (1 - np.tanh(a_next) ** 2)))
+    else:
+        yield ("the activation argument was ignored: with activation='relu' the derivative is "
+               "(a_next > 0), not 1 - a_next**2.", grads(da_next * (1 - a_next ** 2)))
+        yield ("the ReLU derivative was written as a_next itself: it is 1 where a_next > 0 and 0 elsewhere.",
+               grads(da_next * a_next))
+    yield ("dWaa used a_next, this step's new state: Waa multiplied a_prev in the forward pass, "
+           "so dWaa = dz @ a_prev.T.", grads(good, state_for_dWaa=a_next))
+    yield "da_prev used Waa instead of its transpose: da_prev = Waa.T @ dz.", grads(good, Waa=p["Waa"].T)
+    yield ("dba was averaged over the batch instead of summed: ba is added to every column, "
+           "so its gradient is the sum of dz over the columns.", grads(good, bias=lambda d: d.mean(axis=1, keepdims=True)))
+
+
+CELL_KEYS = ("dxt", "da_prev", "dWax", "dWaa", "dba")
+
+
+def check_rnn_cell_backward(rnn_cell_backward):
+    fn = isolate(rnn_cell_backward)
+    for activation in ACTIVATIONS:
+        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+            p = _params(rng, n_x, n_a, n_y)
+            xt, a_prev = rng.standard_normal((n_x, m)), np.tanh(rng.standard_normal((n_a, m)))
+            a_next, _, cache = ref04.rnn_cell_forward(xt, a_prev, p, activation)
+            da_next = rng.standard_normal((n_a, m))
+            out = _expect_dict(call(fn, "rnn_cell_backward", da_next, cache, **_kwargs(activation)),
+                               CELL_KEYS, "rnn_cell_backward")
+            shapes = {"dxt": (n_x, m), "da_prev": (n_a, m), "dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dba": (n_a, 1)}
+            got_dba = out["dba"]
+            if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
+                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: it looks like dba was not summed over "
+                     "the batch. ba is added to every one of the m columns, so dba = np.sum(dz, axis=1, keepdims=True).")
+            if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
+                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
+                     "(np.sum(..., axis=1, keepdims=True)).")
+            for key in CELL_KEYS:
+                expect_array(out[key], shapes[key], key)
+            expected = ref.rnn_cell_backward(da_next, cache, activation)
+            variants = list(_cell_variants(da_next, cache, activation))
+            for key in CELL_KEYS:
+                if not close(out[key], expected[key]):
+                    diagnose(out[key], expected[key], [(t, v[key]) for t, v in variants],
+                             f"{key} (activation={activation!r}, m={m})")
+
+
+# ---------------------------------------------------------------- rnn_backward
+def _bptt(da, caches, activation, mode="right"):
+    """BPTT written out again, with one classic mistake selected by ``mode``."""
+    cache_list, x = caches
+    n_a, m, T_x = da.shape
+    out = {"dx": np.zeros(x.shape), "dWax": np.zeros((n_a, x.shape[0])), "dWaa": np.zeros((n_a, n_a)),
+           "dba": np.zeros((n_a, 1))}
+    carry = np.zeros((n_a, m))
+    order = range(T_x) if mode == "forwards" else range(T_x - 1, -1, -1)
+    for t in order:
+        incoming = {"no_output": carry, "no_carry": da[:, :, t]}.get(mode, da[:, :, t] + carry)
+        cache = cache_list[t - 1] if mode == "cache_off_by_one" else cache_list[t]
+        act = "tanh" if mode == "ignore_activation" else activation
+        step = ref.rnn_cell_backward(incoming, cache, act)
+        out["dx"][:, :, t] = step["dxt"]
+        for k in ("dWax", "dWaa", "dba"):
+            out[k] = step[k] if mode == "overwrite" else out[k] + step[k]
+        carry = step["da_prev"]
+    out["da0"] = carry
+    return out
+
+
+BPTT_MISTAKES = {
+    "no_output": "the output gradient da[:, :, t] was not added to the gradient coming from the next step. "
+                 "a<t> feeds both its own output and step t+1, so pass da[:, :, t] + da_prevt to rnn_cell_backward.",
+    "no_carry": "the gradient from the next step (da_prev of step t+1) was not carried back: pass "
+                "da[:, :, t] + da_prevt to rnn_cell_backward, not da[:, :, t] alone.",
+    "overwrite": "the parameter gradients were overwritten at each step instead of added up. The same Waa, Wax "
+                 "and ba are used at every step, so each step adds its share: dWaa += ..., and so on.",
+    "forwards": "the loop runs forwards in time. The gradient of step t needs the gradient of step t+1 first, "
+                "so go from the last step back to the first (reversed(range(T_x))).",
+    "cache_off_by_one": "each step used the cache of the wrong time step (caches[t - 1] instead of caches[t]), "
+                        "so the activations of another step were used.",
+    "ignore_activation": "rnn_backward ignores its activation argument: pass it on to rnn_cell_backward.",
+}
+BPTT_KEYS = ("dx", "da0", "dWax", "dWaa", "dba")
+
+
+def _bptt_problem(da, caches, x, a0, p, activation, key, got):
+    """A finite-difference statement about the learner's gradient ``key``, for the failure message."""
+    if key not in ("dWaa", "dWax", "dba"):
+        return ""
+    name = key[1:]
+
+    def f(theta):
+        q = dict(p)
+        q[name] = theta
+        a, _, _ = ref04.rnn_forward(x, a0, q, activation)
+        return float(np.sum(da * a))
+
+    err = _fd_error(f, p[name], got)
+    return (f" A centred finite-difference check of {key} gives a relative error of {err:.1e} "
+            f"(a correct backward pass gives below {EXPECTED_REL_ERROR:.0e}).")
+
+
+def check_rnn_backward(rnn_backward):
+    fn = isolate(rnn_backward, rnn_cell_backward=ref.rnn_cell_backward)
+    for activation in ACTIVATIONS:
+        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+            p = _params(rng, n_x, n_a, n_y)
+            x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m)) * 0.5
+            _, _, caches = ref04.rnn_forward(x, a0, p, activation)
+            da = rng.standard_normal((n_a, m, T_x))
+            out = _expect_dict(call(fn, "rnn_backward", da, caches, **_kwargs(activation)), BPTT_KEYS, "rnn_backward")
+            shapes = {"dx": (n_x, m, T_x), "da0": (n_a, m), "dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dba": (n_a, 1)}
+            for key in BPTT_KEYS:
+                expect_array(out[key], shapes[key], key)
+            expected = ref.rnn_backward(da, caches, activation)
+            variants = [(text, _bptt(da, caches, activation, mode)) for mode, text in BPTT_MISTAKES.items()]
+            for key in ("dWaa", "dWax", "dba", "da0", "dx"):
+                if not close(out[key], expected[key]):
+                    where = f"{key} (activation={activation!r}, T_x={T_x}, m={m})"
+                    for text, v in variants:
+                        if close(out[key], v[key]):
+                            fail(f"{where} is wrong. It looks like {text}")
+                    fail(f"{where} is wrong.{_bptt_problem(da, caches, x, a0, p, activation, key, out[key])} "
+                         "Check the loop against the equations: da_next = da[:, :, t] + da_prevt, "
+                         "and add up the parameter gradients of every step.")
+
+
+# ---------------------------------------------------------------- binary_cross_entropy
+def _scalar(value, name):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(f"{name} should return one number (a float), got {type(value).__name__}"
+             + (f" of shape {value.shape}" if isinstance(value, np.ndarray) else "") + ".")
+    if not np.isfinite(value):
+        fail(f"{name} returned {value}: keep y_hat inside (0, 1) when taking logs.")
+    return float(value)
+
+
+def check_binary_cross_entropy(binary_cross_entropy):
+    for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+        y_hat = rng.uniform(0.02, 0.98, size=(n_y, m, T_x))
+        y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
+        got = _scalar(call(binary_cross_entropy, "binary_cross_entropy", y_hat, y), "binary_cross_entropy")
+        expected = ref.binary_cross_entropy(y_hat, y)
+        if not np.isclose(got, expected, rtol=1e-7, atol=1e-10):
+            terms = -(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))
+            wrong = [
+                ("you averaged over the time steps as well: the chapter's loss is a SUM over the time steps "
+                 "(every word's loss counts), averaged only over the m examples.", terms.sum() / (m * T_x)),
+                ("you averaged over every entry (np.mean): sum over the outputs and time steps, then divide by m.",
+                 terms.mean()),
+                ("you summed over the batch as well: divide the total by m, the number of examples.", terms.sum()),
+                ("the sign is flipped: the loss is MINUS the sum of y log(y_hat) + (1 - y) log(1 - y_hat), "
+                 "so it is positive.", -expected),
+                ("the term (1 - y) log(1 - y_hat) is missing: words labelled 0 must cost something too.",
+                 -(y * np.log(y_hat)).sum() / m),
+                ("the term y log(y_hat) is missing: words labelled 1 must cost something too.",
+                 -((1 - y) * np.log(1 - y_hat)).sum() / m),
+            ]
+            for text, value in wrong:
+                if np.isclose(got, value, rtol=1e-7):
+                    fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f}. It looks like {text}")
+            fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f} (y_hat of shape {y_hat.shape}). "
+                 "Compare with J = -(1/m) * sum of [y log(y_hat) + (1 - y) log(1 - y_hat)].")
+
+
+# ---------------------------------------------------------------- rnn_loss_and_gradients
+PARAM_KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
+
+
+def _full(x, y, a0, p, activation, mode="right"):
+    """The gradients of the loss, written out again, with one classic mistake selected by ``mode``."""
+    a, y_hat, caches = ref.rnn_forward(x, a0, p, activation)
+    m = x.shape[1]
+    if mode == "not_averaged":
+        dzy = y_hat - y
+    elif mode == "sigmoid_twice":
+        dzy = (y_hat - y) * y_hat * (1 - y_hat) / m
+    elif mode == "no_sigmoid":
+        dzy = (y_hat - y) / (y_hat * (1 - y_hat)) / m
+    else:
+        dzy = (y_hat - y) / m
+    states = a if mode != "previous_state" else np.concatenate([a0[:, :, None], a[:, :, :-1]], axis=2)
+    out = {"dWya": np.einsum("ymt,amt->ya", dzy, states), "dby": dzy.sum(axis=(1, 2))[:, None]}
+    da = np.einsum("ya,ymt->amt", p["Wya"], dzy)
+    back = ref.rnn_backward(da if mode != "no_recurrent" else np.zeros_like(da), caches, activation)
+    out.update({k: back[k] for k in ("dWaa", "dWax", "dba")})
+    return out
+
+
+FULL_MISTAKES = {
+    "not_averaged": "the output gradient was not divided by m. The loss averages over the batch, so "
+                    "dJ/dz = (y_hat - y) / m at every step.",
+    "sigmoid_twice": "the sigmoid's derivative was applied on top of (y_hat - y). For a sigmoid output with "
+                     "cross-entropy, dJ/dz = (y_hat - y) / m already includes it.",
+    "no_sigmoid": "the gradient stopped at y_hat: dJ/dy_hat still has to go through the sigmoid; together "
+                  "they give dJ/dz = (y_hat - y) / m.",
+    "previous_state": "dWya used a<t-1>: the output of step t reads a<t>, so dWya adds dz_y<t> @ a<t>.T.",
+    "no_recurrent": "the gradient from the outputs never reached the recurrent part: build da (n_a, m, T_x) "
+                    "with da[:, :, t] = Wya.T @ dz_y<t> and pass it to rnn_backward.",
+}
+
+
+def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
+    fn = isolate(rnn_loss_and_gradients, rnn_forward=ref.rnn_forward, sigmoid=ref.sigmoid,
+                 binary_cross_entropy=ref.binary_cross_entropy, rnn_backward=ref.rnn_backward,
+                 rnn_cell_backward=ref.rnn_cell_backward)
+    for activation in ACTIVATIONS:
+        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+            p = _params(rng, n_x, n_a, n_y)
+            x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m)) * 0.5
+            y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
+            out = call(fn, "rnn_loss_and_gradients", x, y, a0, p, **_kwargs(activation))
+            if not (isinstance(out, tuple) and len(out) == 2):
+                fail("rnn_loss_and_gradients should return a tuple of two: (loss, gradients).")
+            loss, grads = out
+            loss = _scalar(loss, "the loss")
+            expected_loss, expected = ref.rnn_loss_and_gradients(x, y, a0, p, activation)
+            if not np.isclose(loss, expected_loss, rtol=1e-7):
+                fail(f"the loss is {loss:.6f}, expected {expected_loss:.6f}: it should be "
+                     "binary_cross_entropy(y_hat, y) of the forward pass's y_hat.")
+            grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients")
+            for key in PARAM_KEYS:
+                shape = p[key[1:]].shape
+                got = grads[key]
+                if key == "dby" and isinstance(got, np.ndarray) and got.shape in {(n_y, m), (n_y, m, T_x)} and got.shape != shape:
+                    fail(f"dby has shape {got.shape}, expected {shape}: it looks like dby was not summed over the "
+                         "batch and the time steps. by is added at every step to every column.")
+                expect_array(got, shape, key)
+            variants = [(text, _full(x, y, a0, p, activation, mode)) for mode, text in FULL_MISTAKES.items()]
+            for key in ("dWya", "dby", "dWaa", "dWax", "dba"):
+                if not close(grads[key], expected[key]):
+                    where = f"{key} (activation={activation!r}, T_x={T_x}, m={m})"
+                    for text, v in variants:
+                        if close(grads[key], v[key]):
+                            fail(f"{where} is wrong. It looks like {text}")
+                    name = key[1:]
+
+                    def f(theta, name=name):
+                        q = dict(p)
+                        q[name] = theta
+                        return ref.rnn_loss_and_gradients(x, y, a0, q, activation)[0]
+
+                    err = _fd_error(f, p[name], grads[key])
+                    fail(f"{where} is wrong. A centred finite-difference check gives a relative error of {err:.1e} "
+                         f"(a correct gradient gives below {EXPECTED_REL_ERROR:.0e}). Go through the output layer "
+                         "step by step: dz_y<t> = (y_hat<t> - y<t>) / m, dWya += dz_y<t> @ a<t>.T, "
+                         "dby += the sum of dz_y<t> over the batch, da[:, :, t] = Wya.T @ dz_y<t>.")
+
+
+# ---------------------------------------------------------------- numerical_gradient
+def _test_functions(rng):
+    A = rng.standard_normal((6, 6))
+    yield (lambda th: float(np.sum(th ** 3) / 3 + np.sum(np.sin(2 * th)))), rng.standard_normal(4), 1e-3
+    yield (lambda th: float(np.exp(0.3 * th).sum() * np.sum(th ** 2))), rng.standard_normal((2, 3)), 1e-4
+    yield (lambda th: float(th.ravel() @ A @ th.ravel() + np.sum(th ** 4))), rng.standard_normal((3, 2)), 1e-3
+    yield (lambda th: float(np.tanh(th).sum() + (th ** 2).sum())), rng.standard_normal((5, 1)), None
+
+
+def _fd_variants(f, theta, eps):
+    base = np.array(theta, dtype=float)
+    fwd, bwd, once = (np.zeros_like(base) for _ in range(3))
+    for i in np.ndindex(base.shape):
+        e = np.zeros_like(base)
+        e[i] = eps
+        fwd[i] = (f(base + e) - f(base)) / eps
+        bwd[i] = (f(base) - f(base - e)) / eps
+    ones = np.full_like(base, eps)
+    once[...] = (f(base + ones) - f(base - ones)) / (2 * eps)
+    right = ref.numerical_gradient(f, theta, eps)
+    yield ("you used a one-sided (forward) difference, (f(theta + eps) - f(theta)) / eps. The centred "
+           "difference (f(theta + eps) - f(theta - eps)) / (2 eps) is far more accurate: its error shrinks "
+           "like eps**2 instead of eps.", fwd)
+    yield "you used a one-sided (backward) difference: use the centred one, divided by 2 eps.", bwd
+    yield "you divided by eps instead of 2 eps: the two nudged points are 2 eps apart.", 2 * right
+    yield ("every entry of theta was nudged at once: nudge one entry at a time (and put it back "
+           "before the next).", once)
+
+
+def check_numerical_gradient(numerical_gradient):
+    rng = np.random.default_rng(3100)
+    for f, theta, eps in _test_functions(rng):
+        kwargs = {} if eps is None else {"eps": eps}
+        used = 1e-5 if eps is None else eps
+        with quiet_numpy():
+            got = call(numerical_gradient, "numerical_gradient", f, theta, **kwargs)
+        expect_array(got, theta.shape, f"the numerical gradient (theta of shape {theta.shape})")
+        expected = ref.numerical_gradient(f, theta, used)
+        if not close(got, expected, rtol=1e-6, atol=1e-9):
+            diagnose(got, expected, _fd_variants(f, theta, used), f"the numerical gradient (eps={used})")
+
+
+# ---------------------------------------------------------------- relative_error
+def check_relative_error(relative_error):
+    rng = np.random.default_rng(3200)
+    pairs = [(np.array([3.0, 4.0]), np.array([3.0, 4.0])), (np.array([1.0, 0.0]), np.array([0.0, 1.0])),
+             (np.array([[2.0, 0.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 0.0]]))]
+    for shape in [(3, 4), (5,), (2, 3, 2)]:
+        g = rng.standard_normal(shape) * 10
+        pairs.append((g, g + rng.standard_normal(shape) * 1e-3))
+        pairs.append((g * 1e-6, rng.standard_normal(shape) * 1e-6))
+    for analytic, numeric in pairs:
+        got = _scalar(call(relative_error, "relative_error", analytic, numeric), "relative_error")
+        expected = ref.relative_error(analytic, numeric)
+        if not np.isclose(got, expected, rtol=1e-7, atol=1e-15):
+            diff = np.linalg.norm(analytic - numeric)
+            wrong = [
+                ("you returned the absolute error ||analytic - numeric||: divide by ||analytic|| + ||numeric||, "
+                 "so the error means the same for big and for tiny gradients.", diff),
+                ("you divided by ||analytic|| only: divide by ||analytic|| + ||numeric||.",
+                 diff / np.linalg.norm(analytic) if np.linalg.norm(analytic) else np.nan),
+                ("you used the largest entry instead of the Euclidean norm: use np.linalg.norm over all entries.",
+                 np.abs(analytic - numeric).max() / (np.abs(analytic).max() + np.abs(numeric).max())),
+                ("you divided by the norm of the sum, ||analytic + numeric||: divide by the sum of the norms.",
+                 diff / np.linalg.norm(analytic + numeric) if np.linalg.norm(analytic + numeric) else np.nan),
+            ]
+            for text, value in wrong:
+                if np.isfinite(value) and np.isclose(got, value, rtol=1e-7, atol=1e-15):
+                    fail(f"relative_error gives {got:.4g}, expected {expected:.4g}. It looks like {text}")
+            fail(f"relative_error gives {got:.4g}, expected {expected:.4g} for arrays of shape {analytic.shape}. "
+                 "It should be ||analytic - numeric|| / (||analytic|| + ||numeric||).")
+    with quiet_numpy():
+        got = call(relative_error, "relative_error", np.zeros((2, 2)), np.zeros((2, 2)))
+    if isinstance(got, (numbers.Real, np.ndarray)) and not np.isfinite(got):
+        fail("relative_error of two all-zero gradients gives nan: it looks like 0 / 0. Two equal "
+             "gradients have no error, so return 0.0 when both norms are 0.")
+    if _scalar(got, "relative_error") != 0.0:
+        fail(f"relative_error of two all-zero gradients should be 0.0, got {got}.")
+
+
+# ---------------------------------------------------------------- clipping
+def _grads(rng, scale):
+    return {"dWaa": rng.standard_normal((4, 4)) * scale, "dWax": rng.standard_normal((4, 3)) * scale,
+            "dba": rng.standard_normal((4, 1)) * scale, "dWya": rng.standard_normal((2, 4)) * scale,
+            "dby": rng.standard_normal((2, 1)) * scale}
+
+
+def _call_clip(fn, name, gradients, limit):
+    before = copy.deepcopy(gradients)
+    try:
+        with quiet_numpy():
+            out = fn(gradients, limit)
+    except NotImplementedError:
+        fail(f"{name} is not implemented yet: replace the line that raises NotImplementedError with your code.")
+    except CheckFailed:
+        raise
+    except Exception as exc:
+        fail(f"{name} raised {type(exc).__name__}: {exc} (on a dict of gradient arrays).")
+    if set(gradients) != set(before) or any(not np.array_equal(gradients[k], before[k]) for k in before):
+        fail(f"{name} changed the gradients it was given: it looks like the arrays were clipped in place "
+             "(np.clip(..., out=g), g *= ..., or g[...] = ...). Return new arrays and leave the input as it was: "
+             "the caller may still need the unclipped gradients.")
+    if not isinstance(out, dict):
+        fail(f"{name} should return a dict with the same names as its input, got {type(out).__name__}.")
+    if set(out) != set(gradients):
+        fail(f"{name} should return a dict with the same names as its input ({', '.join(gradients)}), "
+             f"got {', '.join(map(str, out))}.")
+    for k, g in gradients.items():
+        expect_array(out[k], g.shape, f"{name}(...)[{k!r}]")
+    return out
+
+
+def check_clip_elementwise(clip_elementwise):
+    rng = np.random.default_rng(3300)
+    for scale, limit in [(5.0, 1.0), (2.0, 3.5), (0.1, 10.0), (50.0, 0.25)]:
+        grads = _grads(rng, scale)
+        out = _call_clip(clip_elementwise, "clip_elementwise", grads, limit)
+        expected = ref.clip_elementwise(grads, limit)
+        for k in grads:
+            if not close(out[k], expected[k]):
+                g = grads[k]
+                norm = np.sqrt(sum(np.sum(v ** 2) for v in grads.values()))
+                diagnose(out[k], expected[k], [
+                    ("entries between -max_value and 0 were changed (set to 0): clipping must leave every entry "
+                     "inside [-max_value, max_value] as it is. Use np.clip(g, -max_value, max_value).",
+                     np.clip(g, 0, limit)),
+                    ("only the upper limit was applied: entries below -max_value must become -max_value too.",
+                     np.minimum(g, limit)),
+                    ("the arrays were rescaled instead of clipped entry by entry: entries inside the range must "
+                     "not change.", g * min(1.0, limit / max(norm, 1e-300))),
+                    ("each array was rescaled so that its largest entry is max_value: clipping changes only the "
+                     "entries outside the range.", g * limit / max(np.abs(g).max(), 1e-300)),
+                ], f"clip_elementwise(...)[{k!r}] with max_value={limit}")
+
+
+def check_clip_by_global_norm(clip_by_global_norm):
+    rng = np.random.default_rng(3400)
+    for scale, limit in [(5.0, 1.0), (0.1, 5.0), (3.0, 4.0), (0.5, 100.0), (20.0, 0.5)]:
+        grads = _grads(rng, scale)
+        out = _call_clip(clip_by_global_norm, "clip_by_global_norm", grads, limit)
+        expected = ref.clip_by_global_norm(grads, limit)
+        norm = np.sqrt(sum(np.sum(v ** 2) for v in grads.values()))
+        for k in grads:
+            if not close(out[k], expected[k]):
+                g = grads[k]
+                own = np.linalg.norm(g)
+                situation = (f"With a global norm of {norm:.3g} and max_norm = {limit:g} (so the gradients "
+                             + ("must come back unchanged)" if norm <= limit else f"must be scaled by {limit / norm:.3g})"))
+                diagnose(out[k], expected[k], [
+                    ("gradients were rescaled although their global norm was already below max_norm: clipping "
+                     "must not change gradients that are small enough (scaling them UP to max_norm is wrong).",
+                     g * limit / norm),
+                    ("each array was clipped by its own norm: use ONE global norm, over all the arrays together, "
+                     "so that the direction of the whole update is kept.", g * min(1.0, limit / own) if own else g),
+                    ("the entries were clipped one by one: this function rescales all the arrays together.",
+                     np.clip(g, -limit, limit)),
+                    ("the global norm was taken without the square root: it is sqrt(sum of all squares).",
+                     g * min(1.0, limit / norm ** 2)),
+                    ("the scale is upside down: multiply by max_norm / global_norm.", g * (norm / limit if norm > limit else 1.0)),
+                ], f"{situation}, clip_by_global_norm(...)[{k!r}]")
