@@ -1,0 +1,252 @@
+"""Hidden checks of chapter 7, RNN types."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from solutions import ch07 as ref
+from autograde.checks import call, close, diagnose, expect_array, fail, isolate
+
+# name -> (exercise, old text, new text): edits of the reference body that the check of
+# that exercise must catch and name (see autograde.synthetic).
+MISTAKES = {
+    "translation_as_many_to_many": ("architectures", '"machine translation": "encoder-decoder"',
+                                    '"machine translation": "many-to-many"'),
+    "captioning_as_one_to_one": ("architectures", '"image captioning": "one-to-many"', '"image captioning": "one-to-one"'),
+    "many_to_one_not_from_a0": ("many_to_one_forward", "a_t = a0", "a_t = np.zeros_like(a0)"),
+    "many_to_one_first_step_only": ("many_to_one_forward", "for t in range(x.shape[2]):", "for t in range(1):"),
+    "many_to_one_state_not_carried": ("many_to_one_forward", "rnn_step(x[:, :, t], a_t,", "rnn_step(x[:, :, t], a0,"),
+    "output_not_fed_back": ("one_to_many_forward", "x_t = np.eye(n_y)[:, idx]", "x_t = x1"),
+    "probabilities_fed_back": ("one_to_many_forward", "x_t = np.eye(n_y)[:, idx]", "x_t = y_t"),
+    "decoder_ignores_encoder": ("encoder_decoder_forward", "one_to_many_forward(start, a_t,",
+                                "one_to_many_forward(start, np.zeros_like(a_t),"),
+    "decoder_runs_t_x_steps": ("encoder_decoder_forward", "decoder_parameters, T_y, activation)",
+                               "decoder_parameters, x.shape[2], activation)"),
+}
+
+ACTIVATIONS = ("tanh", "relu")
+
+
+def _kwargs(activation):
+    return {} if activation == "tanh" else {"activation": activation}
+
+
+def _rnn(rng, n_in, n_a, n_y=None, scale=1.0):
+    p = {"Waa": rng.standard_normal((n_a, n_a)) * 0.8 * scale, "Wax": rng.standard_normal((n_a, n_in)) * scale,
+         "ba": rng.standard_normal((n_a, 1)) * 0.5}
+    if n_y is not None:
+        p.update({"Wya": rng.standard_normal((n_y, n_a)) * 2.0, "by": rng.standard_normal((n_y, 1))})
+    return p
+
+
+# ---------------------------------------------------------------- architectures
+WHY = {
+    "named-entity recognition": ("it reads a sentence and labels every word, one output per input (T_y = T_x)",
+                                 "many-to-many"),
+    "sentiment classification": ("it reads a whole review (many inputs) and gives one rating or one "
+                                 "positive/negative label at the end", "many-to-one"),
+    "music generation": ("it starts from at most one input (a genre, a first note, or nothing) and "
+                         "produces a whole sequence of notes, each fed back as the next input", "one-to-many"),
+    "machine translation": ("a translation rarely has as many words as its source (T_x != T_y), and its word "
+                            "order differs: the whole sentence is read first (encoder), then the translation is "
+                            "written (decoder)", "encoder-decoder"),
+    "image classification": ("one image in, one label out: no sequence on either side, an ordinary network",
+                             "one-to-one"),
+    "video activity recognition": ("it reads a sequence of frames and gives one label for the whole clip",
+                                   "many-to-one"),
+    "part-of-speech tagging": ("every word gets its own tag (noun, verb, ...), one output per input, T_y = T_x",
+                               "many-to-many"),
+    "image captioning": ("a single input (one image) becomes a sequence of words", "one-to-many"),
+}
+
+
+def check_architectures(architectures):
+    if architectures is None:  # the answer cell still raises NotImplementedError
+        fail("architectures is not implemented yet: replace the line that raises NotImplementedError with "
+             "your dict.")
+    if not isinstance(architectures, dict):
+        fail(f"architectures should be a dict from each task to the name of its architecture, "
+             f"got {type(architectures).__name__}.")
+    missing = [t for t in ref.TASKS if t not in architectures]
+    if missing:
+        fail(f"architectures has no answer for {', '.join(repr(t) for t in missing)}: give one for each of the "
+             f"{len(ref.TASKS)} tasks, spelled as in TASKS.")
+    extra = [t for t in architectures if t not in ref.TASKS]
+    if extra:
+        fail(f"architectures has keys that are not tasks of the list: {', '.join(map(repr, extra))}.")
+    for task in ref.TASKS:
+        answer = architectures[task]
+        if answer not in ref.ARCHITECTURES:
+            hint = ""
+            if isinstance(answer, str):
+                norm = answer.strip().lower().replace(" ", "-").replace("_", "-")
+                if norm in ref.ARCHITECTURES:
+                    hint = f" (did you mean {norm!r}?)"
+            fail(f"architectures[{task!r}] is {answer!r}, which is not one of the names "
+                 f"{', '.join(map(repr, ref.ARCHITECTURES))}{hint}.")
+    wrong = [t for t in ref.TASKS if architectures[t] != WHY[t][1]]
+    if wrong:
+        task = wrong[0]
+        why, right = WHY[task]
+        more = f" ({len(wrong) - 1} other task{'s' if len(wrong) > 2 else ''} also wrong.)" if len(wrong) > 1 else ""
+        fail(f"architectures[{task!r}] is {architectures[task]!r}. It looks like the shape of this task was "
+             f"misread: {why}, so it is {right!r}.{more}")
+
+
+# ---------------------------------------------------------------- many_to_one_forward
+def _m21(x, a0, p, activation, mode="right"):
+    a_t = np.zeros_like(a0) if mode == "zeros" else a0
+    steps = 1 if mode == "first_only" else x.shape[2]
+    outputs = []
+    for t in range(steps):
+        a_t = ref.rnn_step(x[:, :, t], a0 if mode == "no_carry" else a_t, p, activation)
+        outputs.append(ref.softmax(p["Wya"] @ a_t + p["by"]))
+    y = np.mean(outputs, axis=0) if mode == "mean" else outputs[-1]
+    return y, a_t
+
+
+M21_MISTAKES = {
+    "zeros": "the loop does not start from a0: the first step must use the a0 that was passed in.",
+    "first_only": "only the first time step was read: the loop must go over all T_x inputs before the output.",
+    "no_carry": "every step started again from a0: pass each step's new state on to the next step.",
+    "mean": "you averaged the outputs of every step: a many-to-one RNN gives ONE output, from the last state.",
+}
+
+
+def check_many_to_one_forward(many_to_one_forward):
+    fn = isolate(many_to_one_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
+    for activation in ACTIVATIONS:
+        for k, (n_x, n_a, n_y, m, T_x) in enumerate([(3, 5, 2, 4, 7), (4, 3, 5, 1, 2), (2, 4, 3, 3, 1), (5, 2, 4, 1, 7)]):
+            rng = np.random.default_rng(4000 + k)
+            p = _rnn(rng, n_x, n_a, n_y)
+            x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
+            out = call(fn, "many_to_one_forward", x, a0, p, **_kwargs(activation))
+            if not (isinstance(out, tuple) and len(out) == 2):
+                fail("many_to_one_forward should return a tuple of two: (y_hat, a_last).")
+            y_hat, a_last = out
+            if isinstance(y_hat, np.ndarray) and y_hat.shape == (n_y, m, T_x) and T_x > 1:
+                fail(f"y_hat has shape {y_hat.shape}: it looks like you kept an output at every step. A many-to-one "
+                     f"RNN gives one output per example, shape (n_y, m) = {(n_y, m)}, after the last step.")
+            expect_array(y_hat, (n_y, m), "y_hat")
+            expect_array(a_last, (n_a, m), "a_last")
+            e_y, e_a = ref.many_to_one_forward(x, a0, p, activation)
+            variants = {mode: _m21(x, a0, p, activation, mode) for mode in M21_MISTAKES}
+            where = f"(activation={activation!r}, T_x={T_x}, m={m})"
+            if not close(a_last, e_a):
+                if activation == "relu" and close(a_last, ref.many_to_one_forward(x, a0, p)[1]):
+                    fail("many_to_one_forward ignores its activation argument: it looks like it was not passed on "
+                         "to rnn_step.")
+                diagnose(a_last, e_a, [(M21_MISTAKES[k], v[1]) for k, v in variants.items()], f"a_last {where}")
+            if not close(y_hat, e_y):
+                diagnose(y_hat, e_y, [(M21_MISTAKES[k], v[0]) for k, v in variants.items()] + [
+                    ("the output was computed from a0 instead of the last state.", ref.softmax(p["Wya"] @ a0 + p["by"])),
+                    ("softmax is missing: y_hat should be softmax(Wya a<T_x> + by).", p["Wya"] @ e_a + p["by"]),
+                ], f"y_hat {where}")
+
+
+# ---------------------------------------------------------------- one_to_many_forward
+def _generate(x1, a0, p, T_y, activation, mode="right"):
+    n_y, m = p["Wya"].shape[0], x1.shape[1]
+    y_hat, idx_all = np.zeros((n_y, m, T_y)), np.zeros((m, T_y), dtype=int)
+    x_t, a_t = x1, a0
+    for t in range(T_y):
+        a_new = ref.rnn_step(x_t, a_t, p, activation)
+        y_t = ref.softmax(p["Wya"] @ (a_t if mode == "output_from_a_prev" else a_new) + p["by"])
+        a_t = a_new
+        idx = np.argmax(y_t, axis=0)
+        y_hat[:, :, t], idx_all[:, t] = y_t, idx
+        x_t = {"no_feedback": x1, "probabilities": y_t}.get(mode, np.eye(n_y)[:, idx])
+    return y_hat, idx_all
+
+
+O2M_MISTAKES = {
+    "no_feedback": "the output is not fed back: every step received x1 again. After each step, the chosen "
+                   "symbol (one-hot) must be the next step's input.",
+    "probabilities": "the probabilities y_hat<t> were fed back as the next input. Feed back the chosen symbol "
+                     "instead: the one-hot column of np.argmax(y_hat<t>, axis=0).",
+    "output_from_a_prev": "each output was computed from the state before the step: compute y_hat<t> from the "
+                          "new state a<t>.",
+}
+
+
+def check_one_to_many_forward(one_to_many_forward):
+    fn = isolate(one_to_many_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
+    for activation in ACTIVATIONS:
+        for k, (n_y, n_a, m, T_y) in enumerate([(4, 5, 3, 7), (5, 3, 1, 2), (3, 4, 2, 1), (6, 6, 1, 7)]):
+            rng = np.random.default_rng(4100 + k)
+            p = _rnn(rng, n_y, n_a, n_y, scale=1.5)
+            x1 = np.eye(n_y)[:, rng.integers(n_y, size=m)] if k % 2 == 0 else np.zeros((n_y, m))
+            a0 = rng.standard_normal((n_a, m)) * 0.5
+            out = call(fn, "one_to_many_forward", x1, a0, p, T_y, **_kwargs(activation))
+            if not (isinstance(out, tuple) and len(out) == 2):
+                fail("one_to_many_forward should return a tuple of two: (y_hat, indices).")
+            y_hat, indices = out
+            expect_array(y_hat, (n_y, m, T_y), "y_hat")
+            if isinstance(indices, np.ndarray) and indices.shape == (T_y, m) and T_y != m:
+                fail(f"indices has shape {indices.shape}: it looks like it is transposed. It should be (m, T_y) "
+                     f"= {(m, T_y)}, one row per example.")
+            expect_array(indices, (m, T_y), "indices")
+            if not np.issubdtype(indices.dtype, np.integer):
+                fail(f"indices should hold ints (the chosen symbols), got dtype {indices.dtype}: "
+                     "create it with dtype=int.")
+            e_y, e_idx = ref.one_to_many_forward(x1, a0, p, T_y, activation)
+            where = f"(activation={activation!r}, T_y={T_y}, m={m})"
+            variants = {mode: _generate(x1, a0, p, T_y, activation, mode) for mode in O2M_MISTAKES}
+            if not close(y_hat, e_y):
+                if activation == "relu" and close(y_hat, ref.one_to_many_forward(x1, a0, p, T_y)[0]):
+                    fail("one_to_many_forward ignores its activation argument: it looks like it was not passed on "
+                         "to rnn_step.")
+                diagnose(y_hat, e_y, [(O2M_MISTAKES[k], v[0]) for k, v in variants.items()], f"y_hat {where}")
+            if not np.array_equal(indices, e_idx):
+                fail(f"indices {where} is wrong: entry [j, t] should be the symbol chosen for example j at step t, "
+                     "np.argmax(y_hat<t>, axis=0)[j], stored step by step in indices[:, t].")
+
+
+# ---------------------------------------------------------------- encoder_decoder_forward
+def _encdec(x, enc, dec, T_y, activation, mode="right"):
+    n_a, m = enc["Waa"].shape[0], x.shape[1]
+    a_t = np.zeros((n_a, m))
+    for t in range(x.shape[2]):
+        a_t = ref.rnn_step(x[:, :, t], a_t, enc, activation)
+    n_y = dec["Wya"].shape[0]
+    start = np.zeros((n_y, m))
+    return ref.one_to_many_forward(start, np.zeros_like(a_t) if mode == "ignore_encoder" else a_t, dec, T_y, activation)
+
+
+ENCDEC_MISTAKES = {
+    "ignore_encoder": "the decoder does not start from the encoder's last hidden state: pass it as the "
+                      "decoder's a0, it is the only thing the decoder knows about the input.",
+}
+
+
+def check_encoder_decoder_forward(encoder_decoder_forward):
+    fn = isolate(encoder_decoder_forward, one_to_many_forward=ref.one_to_many_forward, rnn_step=ref.rnn_step,
+                 softmax=ref.softmax)
+    for activation in ACTIVATIONS:
+        # (n_x, n_a, n_y, m, T_x, T_y): output shorter, longer, from one step, equal; m = 1 and more
+        for k, (n_x, n_a, n_y, m, T_x, T_y) in enumerate(
+                [(6, 5, 4, 3, 5, 3), (3, 4, 5, 1, 2, 7), (5, 3, 4, 2, 1, 4), (4, 6, 3, 1, 7, 7)]):
+            rng = np.random.default_rng(4200 + k)
+            enc, dec = _rnn(rng, n_x, n_a), _rnn(rng, n_y, n_a, n_y, scale=1.5)
+            x = rng.standard_normal((n_x, m, T_x)) * 1.5
+            out = call(fn, "encoder_decoder_forward", x, enc, dec, T_y, **_kwargs(activation))
+            if not (isinstance(out, tuple) and len(out) == 2):
+                fail("encoder_decoder_forward should return a tuple of two: (y_hat, indices), as one_to_many_forward does.")
+            y_hat, indices = out
+            if isinstance(y_hat, np.ndarray) and y_hat.shape == (n_y, m, T_x) and T_x != T_y:
+                fail(f"y_hat has shape {y_hat.shape}: it looks like the decoder ran for T_x = {T_x} steps. It must "
+                     f"generate T_y = {T_y} outputs, whatever the input's length.")
+            expect_array(y_hat, (n_y, m, T_y), "y_hat")
+            expect_array(indices, (m, T_y), "indices")
+            e_y, e_idx = ref.encoder_decoder_forward(x, enc, dec, T_y, activation)
+            where = f"(activation={activation!r}, T_x={T_x}, T_y={T_y}, m={m})"
+            if not close(y_hat, e_y):
+                variants = [(text, _encdec(x, enc, dec, T_y, activation, mode)[0])
+                            for mode, text in ENCDEC_MISTAKES.items()]
+                if activation == "relu":
+                    variants.append(("the activation argument was not passed on to both RNNs.",
+                                     ref.encoder_decoder_forward(x, enc, dec, T_y)[0]))
+                diagnose(y_hat, e_y, variants, f"y_hat {where}")
+            if not np.array_equal(indices, e_idx):
+                fail(f"indices {where} is wrong: it should be the indices that the decoder's generation loop chose.")
