@@ -1,7 +1,6 @@
 """Hidden checks of chapter 7, RNN types."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from solutions import ch07 as ref
