@@ -64,10 +64,10 @@ def _vocab_mistakes(sentences, size):
     counted = sorted(with_unk, key=lambda w: (-with_unk[w], w))
     yield ("the \"<UNK>\" tokens of the corpus were counted as a word: skip them when counting, "
            "\"<UNK>\" is already at index 0."), [UNK] + counted[: size - 1]
-    yield ("ties were sorted in reverse alphabetical order: words with the same count go in alphabetical order."), \
-        [UNK] + sorted(sorted(counts, reverse=True), key=lambda w: -counts[w])[: size - 1]
     yield ("ties were sorted without regard to case: use Python's own string order (capitals first), "
            "so the order is fully determined."), [UNK] + sorted(counts, key=lambda w: (-counts[w], w.lower(), w))[: size - 1]
+    yield ("ties were sorted in reverse alphabetical order: words with the same count go in alphabetical order."), \
+        [UNK] + sorted(sorted(counts, reverse=True), key=lambda w: -counts[w])[: size - 1]
     yield "the least frequent words came first: rank the words from the most frequent down.", \
         [UNK] + sorted(counts, key=lambda w: (counts[w], w))[: size - 1]
 
