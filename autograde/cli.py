@@ -13,6 +13,7 @@ Every command takes --course DIR (default _course), the nbgrader course director
 from __future__ import annotations
 
 import argparse
+import time
 import logging
 import pathlib
 import sys
@@ -28,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("release", help="generate the student notebooks in <course>/release")
     g = sub.add_parser("grade", help="grade a folder or zip of submissions")
     g.add_argument("submissions", help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
-    g.add_argument("--out", default=None, help="where to write grades.csv and feedback/ (default: <course>/export)")
+    g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
+    g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
+    g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
+    g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
+    g.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
+    g.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory per learner's kernel (default 2; 0: none)")
+    g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may print (default 100000)")
+    g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
+    g.add_argument("--force", action="store_true", help="grade again what the journal says is already graded")
     sub.add_parser("feedback", help="regenerate the feedback HTML of every graded submission")
     e = sub.add_parser("export", help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
@@ -47,11 +56,34 @@ def main(argv: list[str] | None = None) -> int:
         for path in c.release():
             print(path)
     elif args.command == "grade":
-        results = c.grade(args.submissions, args.out)
+        from autograde.pipeline import Settings
+        from autograde.report import summary_table, write_report
+
+        settings = Settings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
+                            notebook_timeout=args.notebook_timeout,
+                            mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None,
+                            max_output_bytes=args.max_output, force=args.force, progress=not args.quiet)
+        due = None
+        if args.due:
+            from nbgrader.utils import parse_utc
+
+            due = parse_utc(args.due)
+        started = time.monotonic()
+        from autograde.pipeline import Grader
+
+        grader = Grader(c, settings)
+        results = grader.grade(args.submissions, args.out, due)
         out = pathlib.Path(args.out or c.root / "export")
-        _summary(results)
-        print(f"grades: {out / 'grades.csv'}")
+        print(summary_table(results))
+        print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("
+              + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
+        print(f"grades:   {out / 'grades.csv'}")
+        print(f"report:   {write_report(results, out / 'report.html')}")
         print(f"feedback: {out / 'feedback'}")
+        for r in results:
+            if r.status != "graded":
+                name = r.chapter.notebook if r.chapter else "-"
+                print(f"  {r.student} {name}: {r.status}: {r.message}", file=sys.stderr)
     elif args.command == "feedback":
         for path in c.feedback():
             print(path)
@@ -63,16 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         for path in sync_chapters():
             print(f"updated {path}")
     return 0
-
-
-def _summary(results) -> None:
-    from collections import Counter
-
-    counts = Counter(r.status for r in results)
-    print(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    for r in results:
-        if r.status != "graded":
-            print(f"  {r.student} {r.chapter.notebook}: {r.status}: {r.message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -38,3 +38,48 @@ class HideHiddenTests(NbGraderPreprocessor):
                 else:
                     out["traceback"] = [f"{ename}: {evalue}"]
         return cell, resources
+
+
+def _verdict(cell) -> str:
+    """What a learner should read about one graded cell: its check's message, or passed."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            ename, evalue = out.get("ename", "Error"), _ANSI.sub("", out.get("evalue", ""))
+            if ename == "CheckFailed":
+                return evalue
+            if ename == "NotRun":
+                return f"not run: {evalue}"
+            if ename in ("CellTimeoutError", "KeyboardInterrupt"):
+                return "stopped: this cell ran longer than the time limit"
+            return f"{ename}: {evalue}" if evalue else ename
+    return "passed"
+
+
+def summary_cell(nb, result) -> "nbformat.NotebookNode":
+    """A Markdown cell for the top of the feedback: every exercise with its points and,
+    when it lost points, why, in the checks' plain words."""
+    import nbformat
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+    rows = ["| Exercise | Points | Result |", "| --- | --- | --- |"]
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        name = meta["grade_id"].removeprefix("test_")
+        score = meta.get("score")
+        points = meta.get("points", 0)
+        shown = "" if score is None else f"{float(score):g} / {float(points):g}"
+        rows.append(f"| `{name}` | {shown} | {esc(_verdict(cell))} |")
+    lines = [f"## Your results: {result.score:g} / {result.max_score:g}", ""]
+    if result.status not in ("graded",):
+        lines += [f"**Status:** {result.status}. {esc(result.message)}", ""]
+    if getattr(result, "seconds_late", 0):
+        lines += [f"Submitted {result.seconds_late / 3600:.1f} hours after the due date.", ""]
+    lines += rows
+    lines += ["", "Each exercise is graded on its own: a mistake in one function does not cost the points "
+                  "of the functions that call it. The hidden checks run your functions on random inputs of "
+                  "many sizes; where one failed, the message above says what your result looks like."]
+    return nbformat.v4.new_markdown_cell("\n".join(lines))

@@ -31,9 +31,7 @@ from autograde.nbgrader_config import apply
 log = logging.getLogger("autograde")
 
 CONFIG_FILE = "from autograde.nbgrader_config import apply\napply(get_config(), __file__)\n"
-STATUS_GRADED = "graded"
 STATUS_UNREADABLE = "unreadable"
-STATUS_FAILED = "failed"
 
 
 @dataclasses.dataclass
@@ -41,17 +39,21 @@ class Submission:
     student: str
     chapter: course.Chapter
     path: pathlib.Path  # where the learner's file was found
+    timestamp: str | None = None  # when it was submitted (ISO 8601, UTC), if known
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
 class Result:
     student: str
-    chapter: course.Chapter
+    chapter: course.Chapter | None  # None: no notebook of the course could be found
     status: str
     score: float = 0.0
     max_score: float = 0.0
-    exercises: dict = dataclasses.field(default_factory=dict)  # grade id -> score
+    exercises: dict = dataclasses.field(default_factory=dict)  # exercise -> score
     message: str = ""
+    seconds_late: float = 0.0
+    diagnoses: list = dataclasses.field(default_factory=list)  # the hidden checks' "it looks like ..."
 
 
 def _ensure_tools_on_path() -> None:
@@ -107,65 +109,43 @@ class Course:
         return (self.root / "release" / chapter.assignment / chapter.path.name).exists()
 
     # ------------------------------------------------------------ collect
-    def collect(self, submissions: str | os.PathLike) -> tuple[list[Submission], list[str]]:
+    def collect(self, submissions: str | os.PathLike) -> tuple[list[Submission], list[Result]]:
         """Find the submissions in a folder ``<student>/<notebook>.ipynb`` or an LMS zip.
-        Returns the submissions and a list of problems (files that were skipped)."""
+        Returns the submissions, and a row for each student folder or file in which no
+        notebook of the course could be found."""
         path = pathlib.Path(submissions)
         if path.is_file() and zipfile.is_zipfile(path):
             tmp = pathlib.Path(tempfile.mkdtemp(prefix="autograde-zip-"))
+            stamps = {}
             with zipfile.ZipFile(path) as zf:
                 for info in zf.infolist():
                     target = (tmp / info.filename).resolve()
                     if not str(target).startswith(str(tmp)):  # zip slip
                         continue
                     zf.extract(info, tmp)
-            return _collect_folder(tmp)
+                    # an LMS zip records when each file was uploaded
+                    stamps[target] = "%04d-%02d-%02d %02d:%02d:%02d UTC" % info.date_time
+            subs, problems = _collect_folder(tmp)
+            for s in subs:
+                s.timestamp = s.timestamp or stamps.get(s.path.resolve())
+            return subs, problems
         if not path.is_dir():
             raise FileNotFoundError(f"{path} is neither a folder of submissions nor a zip file")
         return _collect_folder(path)
 
     # ------------------------------------------------------------ grade
-    def grade(self, submissions: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Result]:
-        subs, problems = self.collect(submissions)
-        for p in problems:
-            log.warning(p)
-        needed = sorted({s.chapter.assignment for s in subs})
-        missing = [course.by_assignment(a) for a in needed if not self.released(course.by_assignment(a))]
-        if missing:
-            self.release(missing)
-        api = self.api()
-        results = []
-        for i, sub in enumerate(subs, 1):
-            dest = self.root / "submitted" / sub.student / sub.chapter.assignment / sub.chapter.path.name
-            if dest.parent.exists():
-                shutil.rmtree(dest.parent)
-            dest.parent.mkdir(parents=True)
-            shutil.copyfile(sub.path, dest)
-            problem = _unreadable(dest)
-            if problem:
-                results.append(Result(sub.student, sub.chapter, STATUS_UNREADABLE, message=problem))
-                log.warning("%s/%s: %s", sub.student, sub.path.name, problem)
-                continue
-            res = api.autograde(sub.chapter.assignment, sub.student, force=True, create=True)
-            if not res["success"]:
-                msg = _last_error(res)
-                results.append(Result(sub.student, sub.chapter, STATUS_FAILED, message=msg))
-                log.warning("%s/%s: grading failed: %s", sub.student, sub.path.name, msg)
-                continue
-            fb = api.generate_feedback(sub.chapter.assignment, sub.student, force=True)
-            if not fb["success"]:
-                log.warning("%s/%s: no feedback: %s", sub.student, sub.path.name, _last_error(fb))
-            results.append(self._result(sub.student, sub.chapter))
-            log.info("[%d/%d] %s %s: %s/%s", i, len(subs), sub.student, sub.chapter.notebook,
-                     results[-1].score, results[-1].max_score)
-        self.export(out, results)
-        return results
+    def grade(self, submissions: str | os.PathLike, out: str | os.PathLike | None = None, settings=None,
+              due=None) -> list[Result]:
+        """Grade every submission (see autograde.pipeline) and export grades.csv and feedback."""
+        from autograde.pipeline import Grader
+
+        return Grader(self, settings).grade(submissions, out, due)
 
     def _result(self, student: str, chapter: course.Chapter) -> Result:
         with self.gradebook() as gb:
             nb = gb.find_submission_notebook(chapter.notebook, chapter.assignment, student)
             exercises = {g.name.removeprefix("test_"): g.score for g in nb.grades}
-            return Result(student, chapter, STATUS_GRADED, float(nb.score), float(nb.max_score), exercises)
+            return Result(student, chapter, "graded", float(nb.score), float(nb.max_score), exercises)
 
     # ------------------------------------------------------------ feedback & export
     def feedback_file(self, student: str, chapter: course.Chapter) -> pathlib.Path:
@@ -202,13 +182,17 @@ class Course:
         csv_path = out / "grades.csv"
         with open(csv_path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["student_id", "chapter", "notebook", "status", "score", "max_score", *columns, "message"])
-            for r in sorted(results, key=lambda r: (r.student, r.chapter.number)):
+            w.writerow(["student_id", "chapter", "notebook", "status", "score", "max_score", "seconds_late",
+                        *columns, "message"])
+            for r in sorted(results, key=lambda r: (r.student, r.chapter.number if r.chapter else 0)):
+                if r.chapter is None:
+                    w.writerow([r.student, "", "", r.status, "", "", "", *[""] * len(columns), r.message])
+                    continue
                 max_score = r.max_score or _max_score(r.chapter)
                 cells = [r.exercises.get(c.split(":", 1)[1], "") if c.startswith(r.chapter.assignment + ":") else ""
                          for c in columns]
                 w.writerow([r.student, r.chapter.assignment, r.chapter.notebook, r.status,
-                            _fmt(r.score), _fmt(max_score), *[_fmt(v) for v in cells], r.message])
+                            _fmt(r.score), _fmt(max_score), _fmt(r.seconds_late), *[_fmt(v) for v in cells], r.message])
                 fb = self.feedback_file(r.student, r.chapter)
                 if fb.exists():
                     dest = out / "feedback" / r.student / fb.name
@@ -227,17 +211,32 @@ def _student_id(name: str) -> str:
     return _SAFE.sub("_", name).strip("_.") or "unknown"
 
 
-def _match_notebook(filename: str) -> course.Chapter | None:
+def _match_notebook(filename: str) -> tuple[course.Chapter | None, str]:
+    """The chapter a submitted file belongs to, and a warning if it was misnamed."""
     stem = filename.removesuffix(".ipynb")
-    return course.by_notebook(stem) or course.by_notebook(_RESUBMITTED.sub("", stem))
+    exact = course.by_notebook(stem) or course.by_notebook(_RESUBMITTED.sub("", stem))
+    if exact:
+        return exact, ""
+    # "rnn_forward (1).ipynb", "Copy of rnn_forward.ipynb", "rnn_forward_final.ipynb"
+    candidates = [c for c in course.chapters() if c.notebook in stem]
+    if len(candidates) == 1 and filename.endswith(".ipynb"):
+        return candidates[0], f"the file was named {filename!r} instead of {candidates[0].path.name!r}"
+    return None, ""
 
 
-def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[str]]:
+def _stamp(folder: pathlib.Path) -> str | None:
+    """nbgrader's convention: a timestamp.txt beside the submitted notebook."""
+    f = folder / "timestamp.txt"
+    return f.read_text().strip() or None if f.exists() else None
+
+
+def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[Result]]:
     subs: dict[tuple[str, str], Submission] = {}
-    problems = []
+    problems: list[Result] = []
+    expected = ", ".join(c.path.name for c in course.chapters())
     entries = [p for p in sorted(root.iterdir()) if not p.name.startswith((".", "__MACOSX"))]
     # an archive that wraps everything in one top folder
-    if len(entries) == 1 and entries[0].is_dir() and not any(_match_notebook(p.name) for p in entries[0].iterdir()):
+    if len(entries) == 1 and entries[0].is_dir() and not any(_match_notebook(p.name)[0] for p in entries[0].iterdir()):
         return _collect_folder(entries[0])
     for entry in entries:
         if entry.is_dir():
@@ -245,23 +244,27 @@ def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[str]]:
             files = [p for p in sorted(entry.rglob("*")) if p.is_file() and ".ipynb_checkpoints" not in p.parts]
             found = False
             for f in files:
-                ch = _match_notebook(f.name)
+                ch, warning = _match_notebook(f.name)
                 if ch is None:
-                    if f.suffix == ".ipynb":
-                        problems.append(f"{entry.name}/{f.relative_to(entry)}: not a notebook of this course (expected one of "
-                                        f"{', '.join(c.path.name for c in course.chapters())})")
                     continue
-                subs[(student, ch.assignment)] = Submission(student, ch, f)
+                if (student, ch.assignment) in subs and warning:
+                    continue  # the properly named file wins over a misnamed copy
+                subs[(student, ch.assignment)] = Submission(student, ch, f, _stamp(f.parent),
+                                                            [warning] if warning else [])
                 found = True
             if not found:
-                problems.append(f"{entry.name}/: no notebook of this course found")
+                names = ", ".join(f.name for f in files[:5]) or "nothing"
+                problems.append(Result(student, None, STATUS_UNREADABLE,
+                                       message=f"no notebook of this course found (found: {names}; expected one of: {expected})"))
         elif entry.is_file():
             m = _CANVAS.match(entry.name)
-            ch = _match_notebook(m["file"]) if m else None
+            ch, warning = _match_notebook(m["file"]) if m else (None, "")
             if ch is None:
-                problems.append(f"{entry.name}: cannot tell the student and the notebook from this file name")
+                problems.append(Result(_student_id(entry.stem), None, STATUS_UNREADABLE,
+                                       message=f"{entry.name}: cannot tell the student and the notebook from this file name"))
                 continue
-            subs[(_student_id(m["student"]), ch.assignment)] = Submission(_student_id(m["student"]), ch, entry)
+            student = _student_id(m["student"])
+            subs[(student, ch.assignment)] = Submission(student, ch, entry, None, [warning] if warning else [])
     return list(subs.values()), problems
 
 
@@ -284,12 +287,6 @@ def _unreadable(path: pathlib.Path) -> str:
     except Exception as exc:
         return f"the notebook cannot be read: {exc}"
     return ""
-
-
-def _last_error(res: dict) -> str:
-    text = (res.get("error") or res.get("log") or "").strip().splitlines()
-    errors = [ln for ln in text if "ERROR" in ln or "Error" in ln]
-    return (errors[-1] if errors else (text[-1] if text else "unknown error"))[:300]
 
 
 def _exercise_names(chapter: course.Chapter) -> list[str]:

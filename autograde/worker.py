@@ -1,0 +1,135 @@
+"""What a grading worker does: run one sanitized notebook on a fresh forked kernel, and
+render one feedback page. Both are pure functions of their arguments (JSON in, JSON or
+HTML out), so they run the same on a local process pool or on a dask cluster; the
+coordinator alone touches the gradebook.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+
+import nbformat
+
+# execution statuses (the coordinator turns them into a submission's status)
+OK, TIMED_OUT, CRASHED = "ok", "timed-out", "crashed"
+
+
+def _not_run(cell, why: str) -> None:
+    """Give a code cell that never ran an error output, so a grade cell that was never
+    run cannot score (nbgrader gives full marks to a test cell without errors)."""
+    cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue=why, traceback=[f"NotRun: {why}"])]
+
+
+def execute(nb_json: str, settings: dict) -> dict:
+    """Execute a notebook with nbgrader's own Execute preprocessor on a forked kernel.
+
+    settings: cell_timeout (s), notebook_timeout (s), mem_limit (bytes or None),
+    max_output_bytes (per cell). Returns {"nb": executed JSON, "status", "message", "seconds"}.
+    """
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    from autograde.zygote import limited_manager
+
+    started = time.monotonic()
+    nb = nbformat.reads(nb_json, as_version=4)
+    c = Config()
+    c.Execute.timeout = settings["cell_timeout"]
+    c.Execute.interrupt_on_timeout = True
+    ex = Execute(config=c)
+    ex.kernel_manager_class = limited_manager(settings.get("mem_limit"), settings.get("max_output_bytes"))
+    ex.shutdown_kernel = "immediate"
+    ex.kernel_name = "python3"
+    status, message = OK, ""
+    expired = threading.Event()
+    running = {"index": None}  # the cell being executed, for a kernel that dies in it
+
+    def on_start(cell=None, cell_index=None, **_):
+        if cell is not None and cell.cell_type == "code" and cell.source.strip():
+            running["index"] = cell_index
+
+    record_error = ex.on_cell_executed  # nbgrader's: records errors the kernel did not print
+
+    def on_executed(**kwargs):
+        record_error(**kwargs)
+        running["index"] = None
+
+    ex.on_cell_start = on_start
+    ex.on_cell_executed = on_executed
+
+    def watchdog():
+        # the per-cell timeout interrupts a cell; a kernel that ignores the interrupt
+        # (or a notebook of many slow cells) is killed at the notebook's deadline
+        expired.set()
+        km = getattr(ex, "km", None)
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid:
+            import signal
+
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    timer = threading.Timer(settings["notebook_timeout"], watchdog)
+    timer.daemon = True
+    with tempfile.TemporaryDirectory(prefix="autograde-run-") as cwd:
+        timer.start()
+        try:
+            os.environ["NBGRADER_EXECUTION"] = "autograde"
+            nb, _ = ex.preprocess(nb, {"metadata": {"path": cwd}})
+        except DeadKernelError:
+            status = TIMED_OUT if expired.is_set() else CRASHED
+        except CellTimeoutError:  # a cell that ignored the interrupt
+            status = TIMED_OUT
+            message = f"a cell ran longer than {settings['cell_timeout']} s and ignored the interrupt"
+        except Exception as exc:  # nbclient gave up on this notebook; keep what ran
+            status = TIMED_OUT if expired.is_set() else CRASHED
+            message = f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            timer.cancel()
+    timed_out = any(o.get("ename") == "CellTimeoutError" for cell in nb.cells if cell.cell_type == "code"
+                    for o in cell.get("outputs", []))
+    if status == OK and timed_out:
+        status = TIMED_OUT
+        message = f"a cell ran longer than {settings['cell_timeout']} s and was interrupted"
+    if status != OK and running["index"] is not None:
+        why = {TIMED_OUT: f"the notebook ran out of time ({settings['notebook_timeout']} s)",
+               CRASHED: "the kernel died (a crash, os._exit, or out of memory)"}[status]
+        message = message or why
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and i >= running["index"]:
+                _not_run(cell, (why + " while this cell ran") if i == running["index"] else (why + " before this cell ran"))
+    return {"nb": nbformat.writes(nb), "status": status, "message": message,
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
+    """The feedback HTML of an autograded notebook (nbgrader's feedback template), given
+    the grade information the coordinator read from the gradebook."""
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+
+    import nbgrader.converters as conv
+
+    base = os.path.dirname(conv.__file__)
+    c = Config()
+    c.HTMLExporter.template_name = "feedback"
+    c.HTMLExporter.extra_template_basedirs = [os.path.abspath(os.path.join(base, "..", "server_extensions",
+                                                                           "formgrader", "templates"))]
+    c.HTMLExporter.extra_template_paths = [os.path.abspath(os.path.join(
+        base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
+    exporter = HTMLExporter(config=c)
+    nb = nbformat.reads(nb_json, as_version=4)
+    html, _ = exporter.from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
+    return html
+
+
+def warm_up() -> int:
+    """Start this worker's zygote ahead of the first notebook."""
+    from autograde.zygote import Zygote
+
+    return Zygote.get().proc.pid

@@ -1,0 +1,276 @@
+"""Bad input gets a clear status and loses nothing: every case below is graded in one
+class, and none of them stops or changes the grading of the others."""
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from autograde import course, synthetic
+
+CH04 = next(c for c in course.chapters() if c.number == 4)
+FULL = 8.0  # softmax 2 + rnn_cell_forward 3 + rnn_forward 3
+TIMEOUTS = ["--cell-timeout", "8", "--notebook-timeout", "60"]
+
+
+def nb_with(code: str, inside: bool = True):
+    """A correct submission whose rnn_cell_forward runs ``code`` first thing when it is
+    called (inside=True), or whose solution cell runs it after defining the function."""
+    nb = synthetic.submission(CH04, "reference")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "rnn_cell_forward":
+            if inside:
+                body = "\n".join("    " + line for line in code.split("\n"))
+                cell.source = cell.source.replace('    Waa, Wax, Wya = parameters["Waa"]', body + '\n    Waa, Wax, Wya = parameters["Waa"]', 1)
+                assert body in cell.source
+            else:
+                cell.source += "\n" + code
+    return nb
+
+
+def write(folder, student, nb=None, name=None, text=None):
+    path = folder / student / (name or CH04.path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if text is not None:
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    else:
+        nbformat.write(nb, path)
+    return path
+
+
+def run(course_dir, subs, out, *extra, check=True):
+    proc = subprocess.run([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
+                           "--out", str(out), *TIMEOUTS, *extra], capture_output=True, text=True, timeout=1800)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def rows_of(out):
+    with open(pathlib.Path(out) / "grades.csv") as f:
+        return {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, released):
+    c, _ = released
+    subs = tmp_path_factory.mktemp("bad-input")
+    out = tmp_path_factory.mktemp("bad-input-out")
+    write(subs, "good", synthetic.submission(CH04, "reference"))
+    write(subs, "malformed", text='{"cells": [')
+    write(subs, "empty", text="")
+    write(subs, "not-a-notebook", text=b"%PDF-1.4\n%\xe2\xe3\xcf\xd3 binary")
+    write(subs, "json-not-notebook", text='{"name": "my essay"}')
+    write(subs, "missing", name="README.txt", text="I forgot to attach it")
+    write(subs, "misnamed", synthetic.submission(CH04, "reference"), name=f"Copy of {CH04.notebook} (1).ipynb")
+    nb = synthetic.submission(CH04, "reference")
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_softmax"]
+    write(subs, "deleted-test", nb)
+    # a wrong answer whose learner "fixed" the visible test: the original test is put back
+    nb = synthetic.submission(CH04, {"rnn_cell_forward": "bias_left_out"})
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_rnn_cell_forward":
+            cell.source = "assert True  # all good!"
+    write(subs, "edited-locked", nb)
+    # a copied solution cell and a copied test cell (same grade ids, same cell ids)
+    nb = synthetic.submission(CH04, "reference")
+    i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax")
+    nb.cells.insert(i + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[i]))))
+    nb.cells.insert(i, nbformat.from_dict(json.loads(json.dumps(nb.cells[i - 1]))))
+    write(subs, "duplicated", nb, text=json.dumps(nb))
+    nb = synthetic.submission(CH04, "reference")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_rnn_forward":
+            cell.cell_type = "markdown"
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+    write(subs, "changed-type", nb, text=json.dumps(nb))
+    write(subs, "infinite-loop", nb_with("while True:\n    pass"))
+    write(subs, "ignores-interrupt", nb_with("import time\nwhile True:\n    try:\n        time.sleep(1)\n"
+                                             "    except KeyboardInterrupt:\n        pass"))
+    write(subs, "os-exit", nb_with("import os\nos._exit(1)"))
+    write(subs, "segfault", nb_with("import ctypes\nctypes.string_at(0)"))
+    write(subs, "memory-bomb", nb_with("hog = [bytearray(10**8) for _ in range(200)]"))
+    write(subs, "output-flood", nb_with("for i in range(300_000):\n    print('spam', i)", inside=False))
+    started = time.monotonic()
+    proc = run(c.root, subs, out)
+    return rows_of(out), out, proc, time.monotonic() - started
+
+
+def status(graded, student):
+    return graded[0][(student, "ch04")]
+
+
+def test_good_submission_is_unaffected(graded):
+    r = status(graded, "good")
+    assert r["status"] == "graded" and float(r["score"]) == FULL
+
+
+@pytest.mark.parametrize("student,words", [
+    ("malformed", "not valid notebook JSON"),
+    ("empty", "empty"),
+    ("not-a-notebook", "not valid notebook JSON"),
+    ("json-not-notebook", "not a Jupyter notebook"),
+])
+def test_unreadable_files(graded, student, words):
+    r = status(graded, student)
+    assert r["status"] == "unreadable" and words in r["message"], r
+    assert float(r["score"]) == 0 and float(r["max_score"]) == FULL
+
+
+def test_missing_notebook(graded):
+    r = graded[0][("missing", "")]
+    assert r["status"] == "unreadable" and "no notebook of this course" in r["message"] and "README.txt" in r["message"]
+
+
+def test_misnamed_notebook_is_graded_with_a_warning(graded):
+    r = status(graded, "misnamed")
+    assert r["status"] == "graded-with-warnings" and float(r["score"]) == FULL
+    assert "Copy of" in r["message"]
+
+
+def test_deleted_test_cell_is_restored(graded):
+    r = status(graded, "deleted-test")
+    assert r["status"] == "graded-with-warnings" and float(r["score"]) == FULL
+    assert "deleted" in r["message"]
+
+
+def test_edited_locked_cell_is_restored(graded):
+    r = status(graded, "edited-locked")
+    assert r["status"] == "graded-with-warnings" and "edited" in r["message"]
+    assert float(r["ch04:rnn_cell_forward"]) == 0 and float(r["score"]) == FULL - 3
+
+
+def test_duplicated_cells(graded):
+    r = status(graded, "duplicated")
+    assert r["status"] == "graded-with-warnings" and float(r["score"]) == FULL, r
+    assert "copied" in r["message"]
+
+
+def test_changed_cell_type_is_restored(graded):
+    r = status(graded, "changed-type")
+    assert r["status"] == "graded-with-warnings" and float(r["score"]) == FULL, r
+    assert "type" in r["message"]
+
+
+@pytest.mark.parametrize("student", ["infinite-loop", "ignores-interrupt"])
+def test_infinite_loops_time_out_and_keep_earlier_points(graded, student):
+    r = status(graded, student)
+    assert r["status"] == "timed-out", r
+    # the loop's exercise is lost; softmax, graded before it, keeps its points
+    assert float(r["ch04:softmax"]) == 2 and float(r["ch04:rnn_cell_forward"]) == 0
+    if student == "infinite-loop":  # interrupted: the notebook goes on, rnn_forward is graded on its own
+        assert float(r["ch04:rnn_forward"]) == 3
+
+
+@pytest.mark.parametrize("student", ["os-exit", "segfault"])
+def test_dying_kernels_are_reported_as_crashed(graded, student):
+    r = status(graded, student)
+    assert r["status"] == "crashed", r
+    assert float(r["ch04:softmax"]) == 2 and float(r["ch04:rnn_cell_forward"]) == 0 and float(r["ch04:rnn_forward"]) == 0
+    html = (graded[1] / "feedback" / student / f"{CH04.notebook}.html").read_text()
+    assert "kernel died" in html
+
+
+def test_memory_bomb_is_contained(graded):
+    r = status(graded, "memory-bomb")
+    assert r["status"] in ("graded-with-warnings", "crashed"), r
+    assert float(r["ch04:softmax"]) == 2 and float(r["ch04:rnn_cell_forward"]) == 0
+    assert "memory" in r["message"].lower()
+
+
+def test_output_flood_is_capped(graded, released):
+    c, _ = released
+    r = status(graded, "output-flood")
+    assert r["status"] == "graded-with-warnings" and "output" in r["message"], r
+    autograded = c.root / "autograded" / "output-flood" / "ch04" / CH04.path.name
+    assert autograded.stat().st_size < 2_000_000  # 300,000 prints would be ~4 MB
+
+
+def test_every_case_has_exactly_one_row(graded):
+    rows, _, proc, _ = graded
+    assert len(rows) == 17
+    assert "graded-with-warnings" in proc.stdout and "timed-out" in proc.stdout  # the summary table
+
+
+def test_class_report(graded):
+    _, out, _, _ = graded
+    report = (out / "report.html").read_text()
+    assert "Score distribution" not in report or "data:image/png;base64," in report
+    assert "Pass rate per exercise" in report or "data:image/png;base64," in report
+    assert "Most frequent diagnosed mistakes" in report and "the bias ba was left out" in report
+    assert "Submissions that need a look" in report and "segfault" in report
+
+
+# ---------------------------------------------------------------- crash-safe and repeatable
+def test_killed_run_resumes_without_losing_or_duplicating(released, tmp_path):
+    c, _ = released
+    from autograde.grading import Course
+
+    course_dir = tmp_path / "course"
+    subs = tmp_path / "subs"
+    kinds = ["reference", "untouched", {"softmax": "softmax_wrong_axis"}, {"rnn_forward": "loop_not_from_a0"}]
+    for i in range(12):
+        write(subs, f"s{i:02d}", synthetic.submission(CH04, kinds[i % 4]))
+    cmd = [sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
+           "--out", str(tmp_path / "out1"), *TIMEOUTS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    journal = course_dir / "autograde-journal.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    import os
+
+    os.killpg(proc.pid, signal.SIGKILL)  # the grader and its workers, mid-class
+    proc.wait()
+    done_before = len(journal.read_text().splitlines())
+    assert 3 <= done_before < 12
+    run(course_dir, subs, tmp_path / "out2")
+    rows = rows_of(tmp_path / "out2")
+    assert len(rows) == 12
+    expected = {0: FULL, 1: 0.0, 2: FULL - 2, 3: FULL - 3}
+    for i in range(12):
+        assert float(rows[(f"s{i:02d}", "ch04")]["score"]) == expected[i % 4]
+    with Course(course_dir).gradebook() as gb:
+        assert len(gb.assignment_submissions("ch04")) == 12
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert len({(e["student"], e["assignment"]) for e in entries}) == 12
+    # the second run graded only what the first had not finished
+    assert len(entries) <= 12 + 1
+
+    # grading the same submissions again (forced) gives the same scores
+    run(course_dir, subs, tmp_path / "out3", "--force")
+    rows3 = rows_of(tmp_path / "out3")
+    assert {k: r["score"] for k, r in rows3.items()} == {k: r["score"] for k, r in rows.items()}
+
+
+def test_manual_grades_survive_a_rerun_and_late_work_is_reported(released, tmp_path):
+    from autograde.grading import Course
+
+    course_dir = tmp_path / "course"
+    subs = tmp_path / "subs"
+    write(subs, "alice", synthetic.submission(CH04, {"rnn_forward": "loop_not_from_a0"}))
+    write(subs, "bob", synthetic.submission(CH04, "reference"))
+    (subs / "bob" / "timestamp.txt").write_text("2026-12-03 10:00:00 UTC")
+    (subs / "alice" / "timestamp.txt").write_text("2026-11-30 10:00:00 UTC")
+    proc = run(course_dir, subs, tmp_path / "out1", "--due", "2026-12-01 23:59:00 UTC")
+    rows = rows_of(tmp_path / "out1")
+    assert float(rows[("bob", "ch04")]["seconds_late"]) == pytest.approx(34 * 3600 + 60, abs=1)
+    assert float(rows[("alice", "ch04")]["seconds_late"]) == 0
+    assert "late submissions: 1" in proc.stdout
+    # an instructor gives alice 2 of 3 points by hand in the formgrader
+    with Course(course_dir).gradebook() as gb:
+        grade = gb.find_grade("test_rnn_forward", CH04.notebook, "ch04", "alice")
+        grade.manual_score = 2
+        gb.db.commit()
+    run(course_dir, subs, tmp_path / "out2", "--force")
+    rows = rows_of(tmp_path / "out2")
+    assert float(rows[("alice", "ch04")]["ch04:rnn_forward"]) == 2
+    assert float(rows[("alice", "ch04")]["score"]) == FULL - 1
