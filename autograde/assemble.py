@@ -105,7 +105,8 @@ def hidden_region(chapter: Chapter, grade_id: str, checks) -> str:
     return "\n".join([
         BEGIN_HIDDEN,
         f"from {chapter.checks_module} import check_{name} as _check",
-        f"_check({name})",
+        # globals().get: a deleted or renamed answer gets the check's plain message, not a NameError
+        f"_check(globals().get({name!r}))",
         END_HIDDEN,
     ])
 

@@ -33,6 +33,8 @@ def fail(message: str):
 
 def with_reference(fn: Callable, **reference: Callable) -> Callable:
     """``fn`` with the named globals it uses replaced by the reference versions."""
+    if fn is None:
+        fail("this exercise's function is not defined: run the cell that defines it, and keep its name.")
     if not isinstance(fn, types.FunctionType):
         fail(f"{getattr(fn, '__name__', fn)!r} should be a function defined with def.")
     g = dict(fn.__globals__)
@@ -75,6 +77,8 @@ def isolate(fn: Callable, **reference: Callable) -> Callable:
 def call(fn: Callable, name: str, *args, **kwargs):
     """Call the learner's function on copies of ``args``; fail clearly if it raises or
     changes its inputs."""
+    if fn is None:
+        fail(f"{name} is not defined: run the cell that defines it, and keep its name.")
     before = copy.deepcopy(args)
     try:
         result = fn(*args, **kwargs)
