@@ -22,12 +22,19 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--course", default="_course", help="nbgrader course directory (default: _course)")
-    parser.add_argument("--db-url", default=None, help="gradebook database URL (default: sqlite in the course directory)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print warnings and the summary only")
+    # the common options work before or after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", default=argparse.SUPPRESS, help="nbgrader course directory (default: _course)")
+    common.add_argument("--db-url", default=argparse.SUPPRESS,
+                        help="gradebook URL, e.g. postgresql://user@host/db (default: sqlite in the course directory); "
+                             "kept in the course's nbgrader_config.py once given")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print warnings and the summary only")
+    for action in common._actions:
+        parser._add_action(action)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("release", help="generate the student notebooks in <course>/release")
-    g = sub.add_parser("grade", help="grade a folder or zip of submissions")
+    sub.add_parser("release", parents=[common], help="generate the student notebooks in <course>/release")
+    g = sub.add_parser("grade", parents=[common], help="grade a folder or zip of submissions")
     g.add_argument("submissions", help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
     g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
     g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
@@ -38,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may print (default 100000)")
     g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
     g.add_argument("--force", action="store_true", help="grade again what the journal says is already graded")
-    sub.add_parser("feedback", help="regenerate the feedback HTML of every graded submission")
-    e = sub.add_parser("export", help="write grades.csv from the gradebook")
+    sub.add_parser("feedback", parents=[common], help="regenerate the feedback HTML of every graded submission")
+    e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
-    sub.add_parser("sync", help="maintainers: refresh chapters/ nbgrader metadata from a round trip")
+    y = sub.add_parser("sync", parents=[common], help="maintainers: refresh chapters/ nbgrader metadata from a round trip")
+    y.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04 ch05; default: all)")
     args = parser.parse_args(argv)
+    args.course = getattr(args, "course", "_course")
+    args.db_url = getattr(args, "db_url", None)
+    args.quiet = getattr(args, "quiet", False)
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     # nbgrader's own loggers are chatty; keep their warnings and errors only
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "sync":
         from autograde.roundtrip import sync_chapters
 
-        for path in sync_chapters():
+        for path in sync_chapters(args.chapters or None):
             print(f"updated {path}")
     return 0
 

@@ -30,7 +30,7 @@ from autograde.nbgrader_config import apply
 
 log = logging.getLogger("autograde")
 
-CONFIG_FILE = "from autograde.nbgrader_config import apply\napply(get_config(), __file__)\n"
+CONFIG_FILE = "from autograde.nbgrader_config import apply\napply(get_config(), __file__{db})\n"
 STATUS_UNREADABLE = "unreadable"
 
 
@@ -69,8 +69,14 @@ class Course:
         self.root = pathlib.Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         config_file = self.root / "nbgrader_config.py"
-        if not config_file.exists() or config_file.read_text() != CONFIG_FILE:
-            config_file.write_text(CONFIG_FILE)
+        # a gradebook URL given once is kept in the course's config, so later commands,
+        # plain nbgrader and the formgrader all use the same gradebook
+        known = re.search(r"db_url=('[^']*')", config_file.read_text()) if config_file.exists() else None
+        if db_url is None and known:
+            db_url = known.group(1).strip("'")
+        text = CONFIG_FILE.format(db=f", db_url={db_url!r}" if db_url else "")
+        if not config_file.exists() or config_file.read_text() != text:
+            config_file.write_text(text)
         self.db_url = db_url
         (self.root / "exchange").mkdir(exist_ok=True)
 

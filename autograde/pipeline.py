@@ -360,6 +360,7 @@ class Grader:
             s = gb.find_submission(ch.assignment, sub.student)
             r.seconds_late = float(s.total_seconds_late or 0)
         r.diagnoses = _diagnoses(nb)
+        r.worker = value.get("worker", "")
         # feedback: grades from the gradebook (manual grades included), hidden code removed
         fres = {"nbgrader": dict(resources["nbgrader"])}
         nb_fb = nbformat.from_dict(nb)
@@ -372,6 +373,7 @@ class Grader:
         return {"student": sub.student, "assignment": sub.chapter.assignment, "sha256": _sha256(sub.path)
                 if sub.path.exists() else "", "status": r.status, "message": r.message,
                 "seconds_late": getattr(r, "seconds_late", 0.0), "diagnoses": getattr(r, "diagnoses", []),
+                "worker": getattr(r, "worker", ""),
                 "done": True, "at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
     def _result_from_journal(self, sub: Submission, entry: dict) -> Result:

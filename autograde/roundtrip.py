@@ -24,9 +24,12 @@ def release_copy(chapters: list[course.Chapter] | None = None) -> dict[course.Ch
         return {ch: nbformat.read(p, as_version=4) for ch, p in zip(chapters, paths)}
 
 
-def sync_chapters() -> list[pathlib.Path]:
+def sync_chapters(only: list[str] | None = None) -> list[pathlib.Path]:
+    """Write the released form of the chapters (all, or those whose assignment ids are
+    in ``only``) back into chapters/."""
+    chapters = [c for c in course.chapters() if not only or c.assignment in only]
     changed = []
-    for ch, released in release_copy().items():
+    for ch, released in release_copy(chapters).items():
         chapter = nbformat.read(ch.path, as_version=4)
         if [(c.cell_type, c.source) for c in chapter.cells] != [(c.cell_type, c.source) for c in released.cells]:
             raise RuntimeError(f"{ch.path}: generate_assignment changed cell sources; fix the chapter's stubs first")

@@ -103,8 +103,10 @@ def execute(nb_json: str, settings: dict) -> dict:
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and i >= running["index"]:
                 _not_run(cell, (why + " while this cell ran") if i == running["index"] else (why + " before this cell ran"))
+    import socket
+
     return {"nb": nbformat.writes(nb), "status": status, "message": message,
-            "seconds": round(time.monotonic() - started, 3)}
+            "seconds": round(time.monotonic() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
