@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may print (default 100000)")
     g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
     g.add_argument("--force", action="store_true", help="grade again what the journal says is already graded")
+    g.add_argument("--figures", action="store_true",
+                   help="render the notebooks' figures into the feedback (about twice as slow; no grade depends on them)")
     sub.add_parser("feedback", parents=[common], help="regenerate the feedback HTML of every graded submission")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
                             notebook_timeout=args.notebook_timeout,
                             mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None,
-                            max_output_bytes=args.max_output, force=args.force, progress=not args.quiet)
+                            max_output_bytes=args.max_output, force=args.force, progress=not args.quiet,
+                            figures=args.figures)
         due = None
         if args.due:
             from nbgrader.utils import parse_utc

@@ -13,6 +13,7 @@ A notebook name is unique across the course, so a submitted file
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -43,7 +44,12 @@ class Chapter:
 
 def chapters(root: pathlib.Path | None = None) -> list[Chapter]:
     """Every chapter that has a notebook, in order."""
-    base = (root or ROOT) / "chapters"
+    return list(_chapters(root or ROOT))
+
+
+@functools.lru_cache(maxsize=4)
+def _chapters(root: pathlib.Path) -> tuple[Chapter, ...]:
+    base = root / "chapters"
     found = []
     for folder in sorted(base.iterdir()):
         if not (folder.is_dir() and folder.name.isdigit()):
@@ -57,7 +63,7 @@ def chapters(root: pathlib.Path | None = None) -> list[Chapter]:
     names = [c.notebook for c in found]
     if len(set(names)) != len(names):
         raise RuntimeError(f"notebook names must be unique across chapters: {names}")
-    return found
+    return tuple(found)
 
 
 def by_notebook(name: str) -> Chapter | None:

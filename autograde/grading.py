@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -295,12 +296,14 @@ def _unreadable(path: pathlib.Path) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=None)
 def _exercise_names(chapter: course.Chapter) -> list[str]:
     nb = nbformat.read(chapter.path, as_version=4)
     return [c.metadata["nbgrader"]["grade_id"].removeprefix("test_") for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+@functools.lru_cache(maxsize=None)
 def _max_score(chapter: course.Chapter) -> float:
     nb = nbformat.read(chapter.path, as_version=4)
     return float(sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells

@@ -52,10 +52,11 @@ class Settings:
     max_output_bytes: int = 100_000
     force: bool = False  # grade again even what the journal says is done
     progress: bool = True
+    figures: bool = False  # rasterize the notebooks' figures (feedback shows them; slower)
 
     def worker_settings(self) -> dict:
         return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
-                "mem_limit": self.mem_limit, "max_output_bytes": self.max_output_bytes}
+                "mem_limit": self.mem_limit, "max_output_bytes": self.max_output_bytes, "figures": self.figures}
 
 
 class _Capture(logging.Handler):
@@ -67,6 +68,83 @@ class _Capture(logging.Handler):
 
     def emit(self, record):
         self.messages.append(record.getMessage())
+
+
+class SharedGradebook:
+    """Stands in for ``nbgrader.api.Gradebook`` inside nbgrader's preprocessors while
+    the coordinator runs: they all use its one open gradebook (one engine, so
+    SQLAlchemy's compiled-statement cache works, and no schema check per call) instead
+    of opening a new one for every notebook. Everything else is nbgrader's own code."""
+
+    MODULES = ("overwritecells", "saveautogrades", "getgrades", "latesubmissions", "overwritekernelspec")
+
+    def __init__(self, db_url: str):
+        from nbgrader.api import Gradebook
+
+        self.gb = Gradebook(db_url, "sequence-models-1")
+
+    def __call__(self, *args, **kwargs):  # what ``Gradebook(db_url)`` returns inside nbgrader
+        return self
+
+    def __enter__(self):
+        return self.gb
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            self.gb.db.rollback()
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self.gb, name)
+
+    def __enter_patch__(self):
+        import importlib
+
+        import nbgrader.nbgraderformat.common as fmt
+
+        self._saved = {}
+        for name in self.MODULES:
+            module = importlib.import_module(f"nbgrader.preprocessors.{name}")
+            self._saved[(module, "Gradebook")] = module.Gradebook
+            module.Gradebook = self
+        # nbgrader checks every cell's metadata with jsonschema.validate, which checks the
+        # schema itself again on every call (most of the cost): validate with one
+        # compiled validator per schema instead, same schema, same errors
+        self._saved[(fmt, "jsonschema")] = fmt.jsonschema
+        fmt.jsonschema = _CachedJsonschema(fmt.jsonschema)
+
+    def __exit_patch__(self):
+        for (module, attr), original in self._saved.items():
+            setattr(module, attr, original)
+        self.gb.close()
+
+
+class _CachedJsonschema:
+    def __init__(self, module):
+        self._module = module
+        self._validators: dict[int, object] = {}
+
+    def validate(self, instance, schema):
+        v = self._validators.get(id(schema))
+        if v is None:
+            cls = self._module.validators.validator_for(schema)
+            cls.check_schema(schema)
+            v = self._validators[id(schema)] = cls(schema)
+        v.validate(instance)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def _dumps(nb) -> str:
+    """A notebook as compact JSON, without nbformat's validation and deep copy (it was
+    validated when it was read; every notebook reader accepts compact JSON)."""
+    return json.dumps(nb, ensure_ascii=False)
+
+
+def _loads(text: str):
+    """A v4 notebook from JSON without validating it (it came from a worker of ours)."""
+    return nbformat.v4.nbjson.reads(text)
 
 
 def _sha256(path: pathlib.Path) -> str:
@@ -145,7 +223,7 @@ class Grader:
         for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.core"):
             logging.getLogger(name).setLevel(logging.ERROR)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               memory_limit=0, silence_logs=logging.ERROR)
+                               memory_limit=0, silence_logs=logging.ERROR, preload=["autograde.worker"])
         return Client(cluster), cluster
 
     # ------------------------------------------------------------ the run
@@ -180,13 +258,37 @@ class Grader:
         if not todo:
             self.course.export(out, results)
             return results
-        t0 = time.monotonic()
-        client, cluster = self._client()
-        self.timing["start workers"] += time.monotonic() - t0
+        # the workers start in the background while the coordinator prepares submissions;
+        # on this machine they share one kernel zygote, started first (its imports take
+        # longer than anything else at start-up)
+        import concurrent.futures
+        import tempfile
+
+        from autograde.zygote import Zygote
+
+        zygote = None
+        if not self.settings.scheduler:
+            sock = os.path.join(tempfile.mkdtemp(prefix="autograde-zygote-"), "zygote.sock")
+            zygote = Zygote.start_shared(sock)
+            os.environ["AUTOGRADE_ZYGOTE"] = sock
+
+        starting = concurrent.futures.ThreadPoolExecutor(1).submit(self._client)
+        client = cluster = None
+        self.shared = SharedGradebook(self.db_url)
+        self.shared.__enter_patch__()
         try:
-            client.run(worker.warm_up)  # zygotes start while the coordinator prepares
-            pending = as_completed()
+            pending = None  # made once the client exists
             meta = {}
+            ready: list = []  # prepared, waiting for the workers to be up
+
+            def submit(sub, nb, resources, warnings):
+                nonlocal pending
+                if pending is None:
+                    pending = as_completed()
+                fut = client.submit(worker.execute, _dumps(nb), self.settings.worker_settings(), pure=False)
+                meta[fut.key] = ("execute", sub, resources, warnings)
+                pending.add(fut)
+
             for sub in todo:
                 t0 = time.monotonic()
                 prepared = self._prepare(sub)
@@ -196,11 +298,22 @@ class Grader:
                     self._record(self._entry(sub, prepared))
                     progress.step(sub.student)
                     continue
-                nb, resources, warnings = prepared
-                fut = client.submit(worker.execute, nbformat.writes(nb), self.settings.worker_settings(), pure=False)
-                meta[fut.key] = ("execute", sub, resources, warnings)
-                pending.add(fut)
-            for fut in pending:
+                ready.append((sub, *prepared))
+                if client is None and starting.done():
+                    client, cluster = self._started(starting)
+                if client is not None:
+                    for item in ready:
+                        submit(*item)
+                    ready.clear()
+            if client is None:
+                client, cluster = self._started(starting)
+            for item in ready:
+                submit(*item)
+            self.timing["first result after"] = 0.0
+            t_loop = time.monotonic()
+            for fut in pending or []:
+                if not self.timing["first result after"]:
+                    self.timing["first result after"] = time.monotonic() - t_loop
                 kind, sub, resources, warnings = meta.pop(fut.key)
                 try:
                     value = fut.result()
@@ -232,11 +345,40 @@ class Grader:
                     self._record(self._entry(sub, resources))
                     self.timing["write feedback"] += time.monotonic() - t0
         finally:
-            client.close()
+            self.shared.__exit_patch__()
+            if client is None and not starting.cancel():
+                client, cluster = starting.result()
+            t0 = time.monotonic()
+            if client is not None:
+                client.close()
             if cluster is not None:
                 cluster.close()
+            if zygote is not None:
+                import signal
+
+                os.environ.pop("AUTOGRADE_ZYGOTE", None)
+                try:
+                    os.killpg(zygote.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                zygote.wait()
+                shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
+            self.timing["stop workers"] += time.monotonic() - t0
+        t0 = time.monotonic()
         self.course.export(out, results)
+        self.timing["export"] += time.monotonic() - t0
         return results
+
+    def _started(self, starting):
+        """The client once the workers are up; each worker then warms up first."""
+        from autograde import worker
+
+        t0 = time.monotonic()
+        client, cluster = starting.result()
+        self.timing["wait for workers"] += time.monotonic() - t0
+        for address in client.scheduler_info()["workers"]:
+            client.submit(worker.warm_up, self.settings.worker_settings(), workers=[address], pure=False)
+        return client, cluster
 
     # ------------------------------------------------------------ steps
     def _set_due(self, chapters, due: datetime.datetime) -> None:
@@ -249,7 +391,6 @@ class Grader:
     def _prepare(self, sub: Submission):
         """Copy the submission into the course, register it, sanitize it. Returns
         (notebook, resources, warnings) or a Result for what cannot be graded."""
-        from nbgrader.api import Gradebook
         from nbgrader.utils import parse_utc
 
         ch = sub.chapter
@@ -269,7 +410,7 @@ class Grader:
             nb = nbformat.read(dest, as_version=4)
         except Exception as exc:
             return Result(sub.student, ch, UNREADABLE, message=f"the notebook cannot be read: {exc}"[:300])
-        with Gradebook(self.db_url, "sequence-models-1") as gb:
+        with self.shared as gb:
             gb.update_or_create_student(sub.student)
             ts = parse_utc(sub.timestamp) if sub.timestamp else None
             if ts is not None:
@@ -322,26 +463,27 @@ class Grader:
 
     def _save(self, sub: Submission, value: dict, resources: dict, warnings: list[str]):
         """nbgrader's post-processing and grade saving (the single gradebook writer)."""
-        from nbgrader.api import Gradebook
         from nbgrader.preprocessors import GetGrades
 
         from autograde import worker
         from autograde.feedback import HideHiddenTests, summary_cell
 
         ch = sub.chapter
-        nb = nbformat.reads(value["nb"], as_version=4)
+        nb = _loads(value["nb"])
         capture = _Capture()
         plog = logging.getLogger(f"autograde.save.{sub.student}")
         plog.propagate = False
         plog.addHandler(capture)
         try:
-            for pp in self._preprocessors("autograde_preprocessors", plog)[1:]:  # [0] is Execute, done by a worker
+            # [0] is Execute, done by a worker; the last is CheckCellMetadata, which already
+            # ran on this notebook before execution (which changes no metadata)
+            for pp in self._preprocessors("autograde_preprocessors", plog)[1:-1]:
                 nb, resources = pp(nb, resources)
         finally:
             plog.removeHandler(capture)
         out = self.course.root / "autograded" / sub.student / ch.assignment / ch.path.name
         out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, out)
+        out.write_text(_dumps(nb))
         status = {worker.OK: GRADED, worker.TIMED_OUT: TIMED_OUT, worker.CRASHED: CRASHED}[value["status"]]
         errors = [f"{o.get('ename')}: {o.get('evalue', '')}" for c in nb.cells if c.cell_type == "code"
                   for o in c.outputs if o.get("output_type") == "error"]
@@ -353,10 +495,10 @@ class Grader:
             warnings.append("a cell printed too much output; it was cut")
         if status == GRADED and warnings:
             status = WARNINGS
-        r = self.course._result(sub.student, ch)
+        r = self._result(sub.student, ch)
         r.status = status
         r.message = value["message"] or "; ".join(dict.fromkeys(warnings))
-        with Gradebook(self.db_url, "sequence-models-1") as gb:
+        with self.shared as gb:
             s = gb.find_submission(ch.assignment, sub.student)
             r.seconds_late = float(s.total_seconds_late or 0)
         r.diagnoses = _diagnoses(nb)
@@ -367,7 +509,13 @@ class Grader:
         nb_fb, fres = GetGrades(config=self.config).preprocess(nb_fb, fres)
         nb_fb, fres = HideHiddenTests(config=self.config).preprocess(nb_fb, fres)
         nb_fb.cells.insert(0, summary_cell(nb_fb, r))
-        return r, (nbformat.writes(nb_fb), fres["nbgrader"])
+        return r, (_dumps(nb_fb), fres["nbgrader"])
+
+    def _result(self, student: str, ch: course.Chapter) -> Result:
+        gb = self.shared.gb
+        nb = gb.find_submission_notebook(ch.notebook, ch.assignment, student)
+        return Result(student, ch, GRADED, float(nb.score), float(nb.max_score),
+                      {g.name.removeprefix("test_"): g.score for g in nb.grades})
 
     def _entry(self, sub: Submission, r: Result) -> dict:
         return {"student": sub.student, "assignment": sub.chapter.assignment, "sha256": _sha256(sub.path)

@@ -5,6 +5,7 @@ coordinator alone touches the gradebook.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -26,7 +27,7 @@ def execute(nb_json: str, settings: dict) -> dict:
     """Execute a notebook with nbgrader's own Execute preprocessor on a forked kernel.
 
     settings: cell_timeout (s), notebook_timeout (s), mem_limit (bytes or None),
-    max_output_bytes (per cell). Returns {"nb": executed JSON, "status", "message", "seconds"}.
+    max_output_bytes (per cell), figures (rasterize matplotlib figures, default True). Returns {"nb": executed JSON, "status", "message", "seconds"}.
     """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbgrader.preprocessors import Execute
@@ -35,12 +36,13 @@ def execute(nb_json: str, settings: dict) -> dict:
     from autograde.zygote import limited_manager
 
     started = time.monotonic()
-    nb = nbformat.reads(nb_json, as_version=4)
+    nb = nbformat.v4.nbjson.reads(nb_json)  # sanitized and validated by the coordinator
     c = Config()
     c.Execute.timeout = settings["cell_timeout"]
     c.Execute.interrupt_on_timeout = True
     ex = Execute(config=c)
-    ex.kernel_manager_class = limited_manager(settings.get("mem_limit"), settings.get("max_output_bytes"))
+    ex.kernel_manager_class = limited_manager(settings.get("mem_limit"), settings.get("max_output_bytes"),
+                                              settings.get("figures", True))
     ex.shutdown_kernel = "immediate"
     ex.kernel_name = "python3"
     status, message = OK, ""
@@ -105,33 +107,99 @@ def execute(nb_json: str, settings: dict) -> dict:
                 _not_run(cell, (why + " while this cell ran") if i == running["index"] else (why + " before this cell ran"))
     import socket
 
-    return {"nb": nbformat.writes(nb), "status": status, "message": message,
+    return {"nb": json.dumps(nb, ensure_ascii=False), "status": status, "message": message,
             "seconds": round(time.monotonic() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+
+
+_EXPORTER = None
+
+
+def _exporter():
+    """nbgrader's feedback exporter, made once per worker process (compiling its
+    templates costs more than rendering a page)."""
+    global _EXPORTER
+    if _EXPORTER is None:
+        import re
+
+        from nbconvert.exporters import HTMLExporter
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from traitlets.config import Config
+
+        import nbgrader.converters as conv
+
+        class FeedbackExporter(HTMLExporter):
+            """HTMLExporter without its BeautifulSoup pass, which re-parses the whole page to
+            add alt texts and tab stops to JupyterLab markup (more than half the time of a
+            page; the feedback uses nbgrader's classic template). The alt text is added here."""
+
+            _highlighted: dict = {}
+
+            def from_notebook_node(self, nb, resources=None, **kw):
+                lang = nb.metadata.get("language_info", {})
+                highlight = Highlight2HTML(pygments_lexer=lang.get("pygments_lexer", lang.get("name")), parent=self)
+                cache = self._highlighted
+
+                def highlight_code(source, language=None, metadata=None):
+                    # every learner's notebook repeats the chapter's code cells: highlight
+                    # each distinct source once per worker (pygments is most of a page's cost)
+                    key = (source, language, highlight.pygments_lexer, (metadata or {}).get("magics_language"))
+                    if key not in cache:
+                        if len(cache) > 20000:
+                            cache.clear()
+                        cache[key] = highlight(source, language, metadata)
+                    return cache[key]
+
+                self.register_filter("highlight_code", highlight_code)
+                html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+                html = re.sub(r"<img(?![^>]*\balt=)", '<img alt="figure"', html)
+                return html, resources
+
+        base = os.path.dirname(conv.__file__)
+        c = Config()
+        c.HTMLExporter.template_name = "feedback"
+        c.HTMLExporter.extra_template_basedirs = [os.path.abspath(os.path.join(
+            base, "..", "server_extensions", "formgrader", "templates"))]
+        c.HTMLExporter.extra_template_paths = [os.path.abspath(os.path.join(
+            base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
+        _EXPORTER = FeedbackExporter(config=c)
+    return _EXPORTER
 
 
 def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
     """The feedback HTML of an autograded notebook (nbgrader's feedback template), given
     the grade information the coordinator read from the gradebook."""
-    from nbconvert.exporters import HTMLExporter
-    from traitlets.config import Config
-
-    import nbgrader.converters as conv
-
-    base = os.path.dirname(conv.__file__)
-    c = Config()
-    c.HTMLExporter.template_name = "feedback"
-    c.HTMLExporter.extra_template_basedirs = [os.path.abspath(os.path.join(base, "..", "server_extensions",
-                                                                           "formgrader", "templates"))]
-    c.HTMLExporter.extra_template_paths = [os.path.abspath(os.path.join(
-        base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
-    exporter = HTMLExporter(config=c)
-    nb = nbformat.reads(nb_json, as_version=4)
-    html, _ = exporter.from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
+    nb = nbformat.v4.nbjson.reads(nb_json)  # written by the coordinator; not validated again
+    html, _ = _exporter().from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
     return html
 
 
-def warm_up() -> int:
-    """Start this worker's zygote ahead of the first notebook."""
+def dask_setup(worker=None) -> None:
+    """Run by every local dask worker as it starts (LocalCluster's preload): start the
+    zygote, and import what grading needs in the background while the zygote imports
+    what kernels need; the worker is ready for tasks at once (a task that comes early
+    just waits for the imports)."""
     from autograde.zygote import Zygote
 
-    return Zygote.get().proc.pid
+    Zygote.get()
+
+    def preimport():
+        import nbclient  # noqa: F401
+        from nbgrader.preprocessors import Execute  # noqa: F401
+
+        _exporter()
+
+    threading.Thread(target=preimport, daemon=True).start()
+
+
+def warm_up(settings: dict | None = None) -> int:
+    """Start this worker's zygote, and run a one-cell notebook through the whole path
+    once (imports, kernel spec lookup, ZMQ set-up), ahead of the first submission."""
+    from autograde.zygote import Zygote
+
+    Zygote.get()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    execute(nbformat.writes(nb), dict(settings or {}, cell_timeout=60, notebook_timeout=120))
+    _exporter()
+    return os.getpid()

@@ -89,6 +89,13 @@ def _child(req: dict) -> None:
             # imported by the zygote before there was a shell: hook the inline backend up
             # now, as importing it inside a kernel would have done
             sys.modules["matplotlib_inline.backend_inline"]._enable_matplotlib_integration()
+            if not req.get("figures", True):
+                # figures are drawn but not rasterized: plt.show() displays "<Figure ...>"
+                # instead of a PNG. Rendering is most of a figure's cost and no grade
+                # depends on the picture.
+                from IPython.core.pylabtools import select_figure_formats
+
+                select_figure_formats(app.shell, set())
         if req.get("max_output_bytes"):
             _install_output_cap(app, int(req["max_output_bytes"]))
         app.start()
@@ -96,9 +103,9 @@ def _child(req: dict) -> None:
         os._exit(0)
 
 
-def serve() -> None:
-    """The zygote's loop: one JSON request per line on stdin, one JSON reply per line."""
+def _warm() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    import gc
     import importlib
 
     for name in WARM_MODULES + [m for m in os.environ.get("AUTOGRADE_WARM", "").split(",") if m]:
@@ -106,7 +113,15 @@ def serve() -> None:
             importlib.import_module(name)
         except Exception:  # a module that is not installed is just not warmed
             pass
+    gc.collect()
+    gc.freeze()  # the children's garbage collector leaves the zygote's objects (and their pages) alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+
+
+def serve() -> None:
+    """The zygote's loop for the worker that started it: one JSON request per line on
+    stdin, one JSON reply per line on stdout."""
+    _warm()
     out = sys.stdout
     out.write(json.dumps({"ready": os.getpid()}) + "\n")
     out.flush()
@@ -119,6 +134,48 @@ def serve() -> None:
         out.flush()
 
 
+def serve_socket(path: str) -> None:
+    """A zygote shared by the workers of one machine, on a Unix socket: the grader starts
+    it first thing, so its imports overlap with starting the workers. Each connection
+    is one worker; the protocol is the same JSON lines."""
+    import selectors
+    import socket
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)  # at once: workers connect and wait for "ready" while the imports run
+    server.listen(64)
+    _warm()
+    sel = selectors.DefaultSelector()
+    sel.register(server, selectors.EVENT_READ)
+    buffers: dict = {}
+    while True:
+        for key, _ in sel.select():
+            sock = key.fileobj
+            if sock is server:
+                conn, _ = server.accept()
+                conn.sendall((json.dumps({"ready": os.getpid()}) + "\n").encode())
+                buffers[conn] = b""
+                sel.register(conn, selectors.EVENT_READ)
+                continue
+            data = sock.recv(65536)
+            if not data:
+                sel.unregister(sock)
+                sock.close()
+                buffers.pop(sock, None)
+                continue
+            buffers[sock] += data
+            while b"\n" in buffers[sock]:
+                line, buffers[sock] = buffers[sock].split(b"\n", 1)
+                req = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    server.close()
+                    for other in list(buffers):
+                        other.close()
+                    _child(req)
+                sock.sendall((json.dumps({"pid": pid}) + "\n").encode())
+
+
 # ---------------------------------------------------------------- the client side
 class Zygote:
     """A running zygote process (one per grading worker)."""
@@ -127,30 +184,68 @@ class Zygote:
     _instance: "Zygote | None" = None
 
     def __init__(self):
+        shared = os.environ.get("AUTOGRADE_ZYGOTE")
+        if shared:
+            import socket
+
+            deadline = time.monotonic() + 60
+            while not os.path.exists(shared) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.proc = None
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock.connect(shared)
+            self._rfile = self._sock.makefile("r")
+            self._wfile = self._sock.makefile("w")
+            self.ready = False
+            return
         env = dict(os.environ)
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's import-time warning
         self.proc = subprocess.Popen([sys.executable, "-m", "autograde.zygote"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=env)
-        hello = json.loads(self.proc.stdout.readline())
-        assert "ready" in hello, hello
+        self._rfile, self._wfile = self.proc.stdout, self.proc.stdin
+        self.ready = False  # its imports run while the caller does other things
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None if self.proc is not None else self._sock.fileno() >= 0
+
+    @staticmethod
+    def start_shared(path: str) -> subprocess.Popen:
+        """Start a zygote that the workers of this machine share (see serve_socket)."""
+        env = dict(os.environ)
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        return subprocess.Popen([sys.executable, "-m", "autograde.zygote", "--socket", path], env=env,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _wait_ready(self) -> None:
+        if not self.ready:
+            hello = json.loads(self._rfile.readline() or "{}")
+            if "ready" not in hello:
+                raise RuntimeError("the kernel zygote did not start")
+            self.ready = True
 
     @classmethod
     def get(cls) -> "Zygote":
+        """This process's zygote, started if need be (not waiting for it to be ready)."""
         with cls._lock:
-            if cls._instance is None or cls._instance.proc.poll() is not None:
+            if cls._instance is None or not cls._instance.alive():
                 cls._instance = Zygote()
             return cls._instance
 
-    def spawn(self, connection_file: str, cwd: str | None, mem_limit: int | None, max_output_bytes: int | None) -> int:
+    def spawn(self, connection_file: str, cwd: str | None, mem_limit: int | None, max_output_bytes: int | None,
+              figures: bool = True) -> int:
         with self._lock:
-            self.proc.stdin.write(json.dumps({"connection_file": connection_file, "cwd": cwd, "mem_limit": mem_limit,
-                                              "max_output_bytes": max_output_bytes}) + "\n")
-            self.proc.stdin.flush()
-            return json.loads(self.proc.stdout.readline())["pid"]
+            self._wait_ready()
+            self._wfile.write(json.dumps({"connection_file": connection_file, "cwd": cwd, "mem_limit": mem_limit,
+                                          "max_output_bytes": max_output_bytes, "figures": figures}) + "\n")
+            self._wfile.flush()
+            return json.loads(self._rfile.readline())["pid"]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc is None:
+            self._sock.close()
+        elif self.proc.poll() is None:
             self.proc.stdin.close()
             self.proc.wait(timeout=10)
 
@@ -203,7 +298,7 @@ class ForkProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd, **kwargs):
         km = self.parent
         pid = Zygote.get().spawn(km.connection_file, kwargs.get("cwd"), getattr(km, "mem_limit", None),
-                                 getattr(km, "max_output_bytes", None))
+                                 getattr(km, "max_output_bytes", None), getattr(km, "figures", True))
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
         self.cwd = kwargs.get("cwd")
@@ -278,6 +373,7 @@ class ForkKernelManager(AsyncKernelManager):
     client_factory = Type(ForkKernelClient, klass=AsyncKernelClient)
     mem_limit: int | None = None
     max_output_bytes: int | None = None
+    figures: bool = True
 
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:
@@ -286,11 +382,14 @@ class ForkKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
 
-def limited_manager(mem_limit: int | None, max_output_bytes: int | None) -> type:
+def limited_manager(mem_limit: int | None, max_output_bytes: int | None, figures: bool = True) -> type:
     """A ForkKernelManager class with these per-kernel limits."""
     return type("LimitedForkKernelManager", (ForkKernelManager,),
-                {"mem_limit": mem_limit, "max_output_bytes": max_output_bytes})
+                {"mem_limit": mem_limit, "max_output_bytes": max_output_bytes, "figures": figures})
 
 
 if __name__ == "__main__":
-    serve()
+    if len(sys.argv) == 3 and sys.argv[1] == "--socket":
+        serve_socket(sys.argv[2])
+    else:
+        serve()

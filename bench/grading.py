@@ -1,0 +1,137 @@
+"""Benchmark: grading a class with `python -m autograde grade` against plain `nbgrader autograde`.
+
+    .venv/bin/python bench/grading.py --n 20 100 400
+
+For each N it generates N synthetic submissions spread over all chapters (a realistic
+mix, seeded: 40 % correct, 40 % with one classic mistake, 20 % untouched), grades them
+with this course's command, then with plain `nbgrader autograde` (one command per
+chapter, as an instructor would run it) on a copy of the same released course, checks
+that every grade of every cell is identical in the two gradebooks, and prints both
+throughputs and their ratio. Nothing is timed inside a unit test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograde import course, synthetic  # noqa: E402
+from autograde.grading import Course  # noqa: E402
+
+
+def make_submissions(n: int, folder: pathlib.Path, seed: int = 0) -> list[tuple[str, course.Chapter, str]]:
+    rng = random.Random(seed)
+    chapters = course.chapters()
+    made = []
+    for i in range(n):
+        ch = chapters[i % len(chapters)]
+        student = f"learner{i // len(chapters):04d}"
+        roll = rng.random()
+        if roll < 0.4:
+            answers, kind = "reference", "correct"
+        elif roll < 0.8:
+            mistake = rng.choice(sorted(synthetic.mistakes(ch)))
+            answers, kind = {synthetic.mistakes(ch)[mistake][0]: mistake}, mistake
+        else:
+            answers, kind = "untouched", "untouched"
+        path = folder / student / ch.path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(synthetic.submission(ch, answers), path)
+        made.append((student, ch, kind))
+    return made
+
+
+def scores(course_dir: pathlib.Path) -> dict:
+    c = Course(course_dir)
+    out = {}
+    with c.gradebook() as gb:
+        for ch in course.chapters():
+            try:
+                subs = gb.assignment_submissions(ch.assignment)
+            except Exception:
+                continue
+            for sub in subs:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        out[(sub.student_id, ch.assignment, nb.name, g.name)] = g.score
+    return out
+
+
+def run(cmd, cwd=None) -> float:
+    env = dict(os.environ, PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    t = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return time.monotonic() - t
+
+
+def bench(n: int, work: pathlib.Path, workers: int) -> dict:
+    subs = work / f"subs{n}"
+    made = make_submissions(n, subs)
+    ours_dir, plain_dir = work / f"ours{n}", work / f"plain{n}"
+    Course(ours_dir).release()
+    shutil.copytree(ours_dir, plain_dir)  # the same released course, untouched gradebook
+    extra = ["--workers", str(workers)] if workers else []
+    t_ours = run([sys.executable, "-m", "autograde", "--course", str(ours_dir), "-q", "grade", str(subs),
+                  "--out", str(work / f"out{n}"), *extra])
+    # plain nbgrader: the same files in nbgrader's submitted/ layout, one autograde per chapter
+    for student, ch, _ in made:
+        dest = plain_dir / "submitted" / student / ch.assignment / ch.path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(subs / student / ch.path.name, dest)
+    t_plain = 0.0
+    for ch in sorted({ch for _, ch, _ in made}, key=lambda c: c.number):
+        t_plain += run([str(pathlib.Path(sys.executable).parent / "nbgrader"), "autograde", ch.assignment,
+                        "--force", "--log-level=ERROR"], cwd=plain_dir)
+    a, b = scores(ours_dir), scores(plain_dir)
+    same = a == b
+    differ = [k for k in set(a) | set(b) if a.get(k) != b.get(k)]
+    kinds = {}
+    for _, _, kind in made:
+        key = kind if kind in ("correct", "untouched") else "one mistake"
+        kinds[key] = kinds.get(key, 0) + 1
+    return {"n": n, "ours": t_ours, "plain": t_plain, "same": same, "cells": len(a), "differ": differ[:5],
+            "mix": kinds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[20, 100, 400])
+    ap.add_argument("--workers", type=int, default=0, help="default: one per core")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="autograde-bench-"))
+    print(f"machine: {os.cpu_count()} cores; chapters: {len(course.chapters())}; work folder: {work}")
+    print(f"{'N':>5} {'ours s':>8} {'plain s':>8} {'ours nb/s':>10} {'plain nb/s':>11} {'ratio':>6} "
+          f"{'ours s/nb':>10} {'plain s/nb':>11}  identical scores")
+    rows = []
+    for n in args.n:
+        r = bench(n, work, args.workers)
+        rows.append(r)
+        print(f"{n:>5} {r['ours']:>8.1f} {r['plain']:>8.1f} {n / r['ours']:>10.2f} {n / r['plain']:>11.2f} "
+              f"{r['plain'] / r['ours']:>6.2f} {r['ours'] / n:>10.3f} {r['plain'] / n:>11.3f}  "
+              f"{'yes' if r['same'] else 'NO ' + str(r['differ'])} ({r['cells']} cell grades; {r['mix']})", flush=True)
+    if len(rows) > 1:
+        a, b = rows[-2], rows[-1]
+        print(f"cost per extra submission from N={a['n']} to N={b['n']}: ours "
+              f"{(b['ours'] - a['ours']) / (b['n'] - a['n']):.3f} s, plain {(b['plain'] - a['plain']) / (b['n'] - a['n']):.3f} s")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    if not all(r["same"] for r in rows):
+        raise SystemExit("scores differ between the two graders")
+
+
+if __name__ == "__main__":
+    main()
