@@ -27,6 +27,10 @@ test: $(STAMP)
 release: $(STAMP)
 	$(PY) -m autograde release
 
+# Grading throughput against plain nbgrader (prints figures; not part of `make test`).
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/grading.py --n 20 100 400
+
 # Refresh requirements.txt from requirements.in (needs the network, maintainers only).
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -159,24 +159,18 @@ class Course:
         return self.root / "feedback" / student / chapter.assignment / (chapter.notebook + ".html")
 
     def feedback(self) -> list[pathlib.Path]:
-        """(Re)generate the feedback HTML of every graded submission."""
-        api = self.api()
-        for ch in course.chapters():
-            if self.released(ch):
-                api.generate_feedback(ch.assignment, force=True)
-        return sorted((self.root / "feedback").glob("*/*/*.html"))
+        """(Re)generate the feedback HTML of every graded submission, with the grades now
+        in the gradebook (after manual grading in the formgrader, say)."""
+        from autograde.pipeline import Grader
+
+        return Grader(self).regenerate_feedback()
 
     def results_from_gradebook(self) -> list[Result]:
-        results = []
-        with self.gradebook() as gb:
-            students = [s.id for s in gb.students]
-        for ch in course.chapters():
-            for student in students:
-                try:
-                    results.append(self._result(student, ch))
-                except Exception:  # nbgrader.api.MissingEntry: no submission
-                    continue
-        return results
+        """Every submission's result: scores from the gradebook (manual grades included),
+        status, lateness and diagnoses from the grading journal."""
+        from autograde.pipeline import Grader
+
+        return Grader(self).results_from_records()
 
     def export(self, out: str | os.PathLike | None = None, results: list[Result] | None = None) -> pathlib.Path:
         """Write ``grades.csv`` (one row per student and notebook) and copy the feedback

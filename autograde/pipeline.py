@@ -511,6 +511,46 @@ class Grader:
         nb_fb.cells.insert(0, summary_cell(nb_fb, r))
         return r, (_dumps(nb_fb), fres["nbgrader"])
 
+    # ------------------------------------------------------------ after grading
+    def results_from_records(self) -> list[Result]:
+        results = []
+        for (student, assignment), entry in sorted(self._journal().items()):
+            try:
+                ch = course.by_assignment(assignment)
+            except KeyError:
+                continue
+            sub = Submission(student, ch, pathlib.Path("."))
+            try:
+                results.append(self._result_from_journal(sub, entry))
+            except Exception:  # graded once, since removed from the gradebook
+                continue
+        return results
+
+    def regenerate_feedback(self) -> list[pathlib.Path]:
+        from nbgrader.preprocessors import GetGrades
+
+        from autograde import worker
+        from autograde.feedback import HideHiddenTests, summary_cell
+
+        written = []
+        by_key = {(r.student, r.chapter.assignment): r for r in self.results_from_records() if r.chapter}
+        for path in sorted((self.course.root / "autograded").glob("*/*/*.ipynb")):
+            student, assignment = path.parent.parent.name, path.parent.name
+            r = by_key.get((student, assignment))
+            if r is None:
+                continue
+            nb = nbformat.read(path, as_version=4)
+            res = {"nbgrader": {"notebook": r.chapter.notebook, "assignment": assignment, "student": student,
+                                "db_url": self.db_url}}
+            nb, res = GetGrades(config=self.config).preprocess(nb, res)
+            nb, res = HideHiddenTests(config=self.config).preprocess(nb, res)
+            nb.cells.insert(0, summary_cell(nb, r))
+            out = self.course.feedback_file(student, r.chapter)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(worker.render_feedback(_dumps(nb), res["nbgrader"]))
+            written.append(out)
+        return written
+
     def _result(self, student: str, ch: course.Chapter) -> Result:
         gb = self.shared.gb
         nb = gb.find_submission_notebook(ch.notebook, ch.assignment, student)

@@ -118,11 +118,16 @@ def test_feedback_never_shows_hidden_code_or_reference(graded):
             assert needle not in text, (f, needle)
 
 
-def test_points_per_exercise_in_feedback(graded):
+def test_feedback_lists_every_exercise_with_points_and_diagnosis(graded):
     _, out, _ = graded
-    html = (out / "feedback" / "perfect" / f"{CH04.notebook}.html").read_text()
     total = sum(points(CH04).values())
-    assert f"Score: {total:.1f} / {total:.1f}" in html or f"{total:.1f} / {total:.1f}" in html
+    html = (out / "feedback" / "perfect" / f"{CH04.notebook}.html").read_text()
+    assert f"Your results: {total:g} / {total:g}" in html
+    for name, pts in points(CH04).items():
+        assert f"<code>{name}</code></td>\n<td>{pts:g} / {pts:g}</td>\n<td>passed</td>" in html.replace("\r", "")
+    html = (out / "feedback" / "ch04-waa_transposed" / f"{CH04.notebook}.html").read_text()
+    assert "<code>rnn_cell_forward</code></td>\n<td>0 / 3</td>" in html
+    assert "Waa transposed" in html
 
 
 def test_warning_on_stderr_does_not_zero_a_correct_answer(graded):

@@ -209,6 +209,22 @@ def test_class_report(graded):
     assert "Submissions that need a look" in report and "segfault" in report
 
 
+def test_feedback_and_export_commands_redo_the_outputs(graded, released, tmp_path):
+    c, _ = released
+    proc = subprocess.run([sys.executable, "-m", "autograde", "--course", str(c.root), "feedback"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = c.root / "feedback" / "os-exit" / "ch04" / f"{CH04.notebook}.html"
+    assert str(page) in proc.stdout and "Your results" in page.read_text() and "crashed" in page.read_text()
+    proc = subprocess.run([sys.executable, "-m", "autograde", "--course", str(c.root), "export", "--out",
+                           str(tmp_path / "export")], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = rows_of(tmp_path / "export")
+    assert rows[("segfault", "ch04")]["status"] == "crashed"
+    assert rows[("good", "ch04")]["status"] == "graded" and float(rows[("good", "ch04")]["score"]) == FULL
+    assert (tmp_path / "export" / "feedback" / "good" / f"{CH04.notebook}.html").exists()
+
+
 # ---------------------------------------------------------------- crash-safe and repeatable
 def test_killed_run_resumes_without_losing_or_duplicating(released, tmp_path):
     c, _ = released
