@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograde.assemble import BEGIN_HIDDEN, END_HIDDEN
@@ -55,10 +56,9 @@ def _verdict(cell) -> str:
     return "passed"
 
 
-def summary_cell(nb, result) -> "nbformat.NotebookNode":
+def summary_cell(nb, result) -> nbformat.NotebookNode:
     """A Markdown cell for the top of the feedback: every exercise with its points and,
     when it lost points, why, in the checks' plain words."""
-    import nbformat
 
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")

@@ -148,11 +148,15 @@ class Course:
 
         return Grader(self, settings).grade(submissions, out, due)
 
-    def _result(self, student: str, chapter: course.Chapter) -> Result:
-        with self.gradebook() as gb:
-            nb = gb.find_submission_notebook(chapter.notebook, chapter.assignment, student)
-            exercises = {g.name.removeprefix("test_"): g.score for g in nb.grades}
-            return Result(student, chapter, "graded", float(nb.score), float(nb.max_score), exercises)
+    def _result(self, student: str, chapter: course.Chapter, gb=None) -> Result:
+        """A submission's scores from the gradebook (manual grades included); ``gb``: an
+        open gradebook to use instead of opening one."""
+        if gb is None:
+            with self.gradebook() as gb:
+                return self._result(student, chapter, gb)
+        nb = gb.find_submission_notebook(chapter.notebook, chapter.assignment, student)
+        exercises = {g.name.removeprefix("test_"): g.score for g in nb.grades}
+        return Result(student, chapter, "graded", float(nb.score), float(nb.max_score), exercises)
 
     # ------------------------------------------------------------ feedback & export
     def feedback_file(self, student: str, chapter: course.Chapter) -> pathlib.Path:

@@ -552,10 +552,7 @@ class Grader:
         return written
 
     def _result(self, student: str, ch: course.Chapter) -> Result:
-        gb = self.shared.gb
-        nb = gb.find_submission_notebook(ch.notebook, ch.assignment, student)
-        return Result(student, ch, GRADED, float(nb.score), float(nb.max_score),
-                      {g.name.removeprefix("test_"): g.score for g in nb.grades})
+        return self.course._result(student, ch, self.shared.gb)
 
     def _entry(self, sub: Submission, r: Result) -> dict:
         return {"student": sub.student, "assignment": sub.chapter.assignment, "sha256": _sha256(sub.path)

@@ -88,26 +88,33 @@ def check_rnn_cell_forward(rnn_cell_forward):
             p = _params(rng, n_x, n_a, n_y)
             xt = rng.standard_normal((n_x, m))
             a_prev = rng.standard_normal((n_a, m))  # never zero, so a_prev mistakes show
-            kwargs = {} if activation == "tanh" else {"activation": "relu"}
-            out = call(fn, "rnn_cell_forward", xt, a_prev, p, **kwargs)
-            if not (isinstance(out, tuple) and len(out) == 3):
-                fail("rnn_cell_forward should return a tuple of three: (a_next, yt_pred, cache).")
-            a_next, yt_pred, cache = out
-            expect_array(a_next, (n_a, m), "a_next")
-            expect_array(yt_pred, (n_y, m), "yt_pred")
-            e_a, e_y, _ = ref.rnn_cell_forward(xt, a_prev, p, activation)
-            mistakes = list(_cell_mistakes(xt, a_prev, p, activation))
-            if not close(a_next, e_a):
-                diagnose(a_next, e_a, [(txt, a) for txt, a, _ in mistakes if a is not None],
-                         f"a_next (activation={activation!r})")
-            if not close(yt_pred, e_y):
-                diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None],
-                         f"yt_pred (activation={activation!r})")
-            if not (isinstance(cache, tuple) and len(cache) == 4):
-                fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
-            if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and cache[3] is p):
-                fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
-                     "holding the parameters dict that was passed in.")
+            expected = ref.rnn_cell_forward(xt, a_prev, p, activation)[:2]
+            check_cell_step(fn, "rnn_cell_forward", xt, a_prev, p, activation, expected,
+                            list(_cell_mistakes(xt, a_prev, p, activation)))
+
+
+def check_cell_step(fn, name, xt, a_prev, p, activation, expected, mistakes) -> None:
+    """One call of a learner's RNN cell (this chapter's, or chapter 5's compact one)
+    against the expected (a_next, yt_pred): the returned tuple, shapes, values with the
+    classic mistakes named, and the cache. ``mistakes``: (explanation, wrong a_next or
+    None, wrong yt_pred or None)."""
+    e_a, e_y = expected
+    kwargs = {} if activation == "tanh" else {"activation": "relu"}
+    out = call(fn, name, xt, a_prev, p, **kwargs)
+    if not (isinstance(out, tuple) and len(out) == 3):
+        fail(f"{name} should return a tuple of three: (a_next, yt_pred, cache).")
+    a_next, yt_pred, cache = out
+    expect_array(a_next, e_a.shape, "a_next")
+    expect_array(yt_pred, e_y.shape, "yt_pred")
+    if not close(a_next, e_a):
+        diagnose(a_next, e_a, [(txt, a) for txt, a, _ in mistakes if a is not None], f"a_next (activation={activation!r})")
+    if not close(yt_pred, e_y):
+        diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None], f"yt_pred (activation={activation!r})")
+    if not (isinstance(cache, tuple) and len(cache) == 4):
+        fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
+    if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and cache[3] is p):
+        fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
+             "holding the parameters dict that was passed in.")
 
 
 # ---------------------------------------------------------------- rnn_forward

@@ -8,6 +8,7 @@ import numpy as np
 from solutions import ch04 as ref04
 from solutions import ch05 as ref
 from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate
+from autograde.checks.ch04 import check_cell_step
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.synthetic).
@@ -129,25 +130,9 @@ def check_rnn_cell_forward_compact(rnn_cell_forward_compact):
             p = _compact_params(rng, n_x, n_a, n_y)
             xt = rng.standard_normal((n_x, m))
             a_prev = rng.standard_normal((n_a, m))  # never zero, so a_prev mistakes show
-            kwargs = {} if activation == "tanh" else {"activation": "relu"}
-            out = call(fn, "rnn_cell_forward_compact", xt, a_prev, p, **kwargs)
-            if not (isinstance(out, tuple) and len(out) == 3):
-                fail("rnn_cell_forward_compact should return a tuple of three: (a_next, yt_pred, cache).")
-            a_next, yt_pred, cache = out
-            expect_array(a_next, (n_a, m), "a_next")
-            expect_array(yt_pred, (n_y, m), "yt_pred")
-            e_a, e_y, _ = ref.rnn_cell_forward_compact(xt, a_prev, p, activation)
-            mistakes = list(_compact_mistakes(xt, a_prev, p, activation))
-            if not close(a_next, e_a):
-                diagnose(a_next, e_a, [(t, a) for t, a, _ in mistakes if a is not None],
-                         f"a_next (activation={activation!r})")
-            if not close(yt_pred, e_y):
-                diagnose(yt_pred, e_y, [(t, y) for t, _, y in mistakes if y is not None],
-                         f"yt_pred (activation={activation!r})")
-            if not (isinstance(cache, tuple) and len(cache) == 4 and close(cache[0], e_a)
-                    and close(cache[1], a_prev) and close(cache[2], xt) and cache[3] is p):
-                fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
-                     "holding the parameters dict that was passed in.")
+            expected = ref.rnn_cell_forward_compact(xt, a_prev, p, activation)[:2]
+            check_cell_step(fn, "rnn_cell_forward_compact", xt, a_prev, p, activation, expected,
+                            list(_compact_mistakes(xt, a_prev, p, activation)))
     # the compact cell equals chapter 4's cell with Wa = [Waa | Wax]
     rng = np.random.default_rng(2100)
     n_x, n_a, n_y, m = 4, 3, 2, 2
