@@ -89,11 +89,11 @@ def check_rnn_cell_forward(rnn_cell_forward):
             xt = rng.standard_normal((n_x, m))
             a_prev = rng.standard_normal((n_a, m))  # never zero, so a_prev mistakes show
             expected = ref.rnn_cell_forward(xt, a_prev, p, activation)[:2]
-            check_cell_step(fn, "rnn_cell_forward", xt, a_prev, p, activation, expected,
+            verify_cell_step(fn, "rnn_cell_forward", xt, a_prev, p, activation, expected,
                             list(_cell_mistakes(xt, a_prev, p, activation)))
 
 
-def check_cell_step(fn, name, xt, a_prev, p, activation, expected, mistakes) -> None:
+def verify_cell_step(fn, name, xt, a_prev, p, activation, expected, mistakes) -> None:  # not a check_: no grade cell
     """One call of a learner's RNN cell (this chapter's, or chapter 5's compact one)
     against the expected (a_next, yt_pred): the returned tuple, shapes, values with the
     classic mistakes named, and the cache. ``mistakes``: (explanation, wrong a_next or

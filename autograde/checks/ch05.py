@@ -8,7 +8,7 @@ import numpy as np
 from solutions import ch04 as ref04
 from solutions import ch05 as ref
 from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate
-from autograde.checks.ch04 import check_cell_step
+from autograde.checks.ch04 import verify_cell_step
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.synthetic).
@@ -131,7 +131,7 @@ def check_rnn_cell_forward_compact(rnn_cell_forward_compact):
             xt = rng.standard_normal((n_x, m))
             a_prev = rng.standard_normal((n_a, m))  # never zero, so a_prev mistakes show
             expected = ref.rnn_cell_forward_compact(xt, a_prev, p, activation)[:2]
-            check_cell_step(fn, "rnn_cell_forward_compact", xt, a_prev, p, activation, expected,
+            verify_cell_step(fn, "rnn_cell_forward_compact", xt, a_prev, p, activation, expected,
                             list(_compact_mistakes(xt, a_prev, p, activation)))
     # the compact cell equals chapter 4's cell with Wa = [Waa | Wax]
     rng = np.random.default_rng(2100)
