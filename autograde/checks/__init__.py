@@ -1,96 +1,88 @@
 """Hidden checks: one ``check_<exercise>`` per exercise, one module per chapter.
 
-A check calls the learner's function on randomized inputs and compares it with the
-reference in ``solutions``. When they differ it tries the classic mistakes of that
-exercise (each written here as a small wrong variant) and, if the learner's output
-matches one, says so in plain words. A check raises :class:`CheckFailed` with a message
-meant for the learner; the feedback shows that message and nothing of this code.
+They run on the trusted side only. A check receives the learner's answer through the
+trust boundary (``autograde.boundary``): a function as a
+:class:`~autograde.boundary.trusted.RemoteFunction`, called with plain data, or a value
+as plain data. It compares the results with the reference in ``solutions``; when they
+differ it tries the classic mistakes of that exercise (each written here as a small
+wrong variant) and, if the learner's output matches one, says so in plain words. A
+check raises :class:`CheckFailed` with a message meant for the learner and, when it
+recognised a classic mistake, that mistake's explanation as ``diagnosis`` (the class
+report counts those; no text of the learner's reaches them).
 
-Each exercise is graded on its own: while its grade cell runs (the hidden check first,
-then the visible tests), the other exercises the learner's function calls (``softmax``
-inside ``rnn_cell_forward``, say) are replaced by the reference, and put back when the
-cell ends. So one mistake costs the points of one exercise only.
+Each exercise is graded on its own: ``isolate`` puts stand-ins in the learner's
+namespace for the other exercises the function calls (``softmax`` inside
+``rnn_cell_forward``, say); their calls are answered here by the reference while the
+exercise is graded (its check, then its visible tests), and the learner's own come back
+afterwards. So one mistake costs the points of one exercise only.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
-import types
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
+
+from autograde.boundary.trusted import CallTimedOut, RemoteFunction, Unsendable
 
 SEEDS = (0, 1, 2, 3, 4)
 
 
 class CheckFailed(AssertionError):
-    """A hidden check found a wrong answer; the message is for the learner."""
+    """A hidden check found a wrong answer; the message is for the learner. ``diagnosis``:
+    the explanation of the classic mistake it matched, if any (text of the checks' own)."""
+
+    def __init__(self, message: str, diagnosis: str | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
 
 
-def fail(message: str):
-    raise CheckFailed(message)
+def fail(message: str, looks_like: str | None = None):
+    """Fail the check. ``looks_like``: the classic mistake the answer matches, in the
+    checks' own words; it completes the message ("It looks like ...") and is the diagnosis
+    the class report counts. Never put the learner's text there."""
+    if looks_like is not None:
+        message = f"{message} It looks like {looks_like}"
+    raise CheckFailed(message, looks_like)
 
 
-def with_reference(fn: Callable, **reference: Callable) -> Callable:
-    """``fn`` with the named globals it uses replaced by the reference versions."""
-    if fn is None:
-        fail("this exercise's function is not defined: run the cell that defines it, and keep its name.")
-    if not isinstance(fn, types.FunctionType):
-        fail(f"{getattr(fn, '__name__', fn)!r} should be a function defined with def.")
-    g = dict(fn.__globals__)
-    g.update(reference)
-    clone = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
-    clone.__kwdefaults__ = fn.__kwdefaults__
-    return clone
-
-
-def isolate(fn: Callable, **reference: Callable) -> Callable:
-    """Grade ``fn`` on its own: return a copy of it that calls the reference versions
-    of the named functions and, when running in a notebook, swap those functions into
-    the notebook's namespace until the current cell ends (so the visible tests that
-    follow the hidden check in the same cell see them too)."""
-    clone = with_reference(fn, **reference)
-    try:
-        from IPython import get_ipython
-        shell = get_ipython()
-    except ImportError:  # pragma: no cover
-        shell = None
-    if shell is None or fn.__globals__ is not shell.user_ns:
-        return clone
-    namespace = fn.__globals__
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in reference}
-    namespace.update(reference)
-
-    def restore(*_):
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
-        shell.events.unregister("post_run_cell", restore)
-
-    shell.events.register("post_run_cell", restore)
-    return clone
-
-
-def call(fn: Callable, name: str, *args, **kwargs):
-    """Call the learner's function on copies of ``args``; fail clearly if it raises or
-    changes its inputs."""
+def _function(fn, name: str) -> RemoteFunction:
     if fn is None:
         fail(f"{name} is not defined: run the cell that defines it, and keep its name.")
-    before = copy.deepcopy(args)
+    if not isinstance(fn, RemoteFunction):
+        fail(f"{name} should be a function defined with def, not a {type(fn).__name__}.")
+    return fn
+
+
+def isolate(fn, **reference) -> RemoteFunction:
+    """Grade ``fn`` on its own: while its exercise is graded, the named functions it
+    calls are answered by the reference versions given here."""
+    fn = _function(fn, getattr(fn, "__name__", "this exercise's function"))
+    fn.window.stand_in(**reference)
+    return fn
+
+
+def call(fn, name: str, *args, mutated: str | None = None, **kwargs):
+    """Call the learner's function with plain data; fail clearly if it raises, returns
+    something that is not plain data, runs too long or changes its inputs. ``mutated``:
+    what to say (after "It looks like") of a function that changed its inputs in place."""
+    fn = _function(fn, name)
     try:
-        result = fn(*args, **kwargs)
+        result, after = fn.call(args, kwargs)
     except NotImplementedError:
         fail(f"{name} is not implemented yet: replace the line that raises NotImplementedError with your code.")
+    except CallTimedOut as exc:
+        fail(f"{name} did not finish: {exc}. Look for a loop that never ends.")
+    except Unsendable as exc:
+        fail(f"{name} returned something the grader cannot read ({exc}).")
     except CheckFailed:
         raise
     except Exception as exc:  # the learner's code crashed on a valid input
         fail(f"{name} raised {type(exc).__name__}: {exc} (on an input of the shapes its docstring describes).")
-    if not _same(before, args):
-        fail(f"{name} changed one of its input arrays in place. Work on new arrays instead "
-             f"(for example `z = z - z.max(axis=0)` rather than `z -= ...`).")
+    if not _same(list(args), after):
+        fail(f"{name} changed what it was given.", looks_like=mutated or (
+            "the function works on its input arrays in place. Work on new arrays instead "
+            "(for example `z = z - z.max(axis=0)` rather than `z -= ...`)."))
     return result
 
 
@@ -101,12 +93,21 @@ def _same(a, b) -> bool:
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
         return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b
+    return a is b or a == b
+
+
+def same(a, b) -> bool:
+    """Equal plain data: arrays by value, containers item by item (for caches that
+    hold a copy of an input instead of the input itself)."""
+    return _same(a, b)
 
 
 def close(a, b, rtol=1e-6, atol=1e-8) -> bool:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
+    try:
+        a = np.asarray(a, dtype=float)
+        b = np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
@@ -116,6 +117,8 @@ def expect_array(value, shape: tuple, what: str) -> np.ndarray:
         fail(f"{what} should be a numpy array, got {type(value).__name__}.")
     if value.shape != shape:
         fail(f"{what} has shape {value.shape}, expected {shape}.")
+    if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
+        fail(f"{what} holds {value.dtype} values: it should hold numbers.")
     if not np.all(np.isfinite(value)):
         fail(f"{what} contains nan or inf values.")
     return value
@@ -125,7 +128,7 @@ def diagnose(got, expected, mistakes: Iterable[tuple[str, object]], what: str) -
     """Fail with the first classic mistake whose output matches ``got``, or a general message."""
     for explanation, wrong in mistakes:
         if close(got, wrong):
-            fail(f"{what} is wrong. It looks like {explanation}")
+            fail(f"{what} is wrong.", looks_like=explanation)
     diff = np.max(np.abs(np.asarray(got, dtype=float) - np.asarray(expected, dtype=float)))
     fail(f"{what} is wrong: it differs from the expected value by up to {diff:.3g}. "
          f"Compare your code with the equations, term by term.")

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from solutions import ch01 as ref
-from autograde.checks import call, fail
+from autograde.checks import CheckFailed, call, fail
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text).
@@ -72,7 +72,7 @@ def check_sequence_answers(sequence_answers):
     if wrong:
         lines = [f"{name}: {FIELDS[k]} should be {expected[name][k]}. It looks like {WHY[(name, k)]}"
                  for name, k in wrong]
-        fail(f"{len(wrong)} of the 21 answers are wrong.\n" + "\n".join(lines))
+        raise CheckFailed(f"{len(wrong)} of the 21 answers are wrong.\n" + "\n".join(lines), WHY[wrong[0]])
 
 
 # ---------------------------------------------------------------- parameter counts
@@ -118,7 +118,7 @@ def check_dense_parameter_count(dense_parameter_count):
         ]
         for wrong, why in mistakes:
             if got == wrong:
-                fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}, expected {expected:,}. It looks like {why}")
+                fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}, expected {expected:,}.", looks_like=f"{why}")
         fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}, expected {expected:,}. Write the shape of "
              f"each weight matrix and bias vector, then add up their sizes.")
 
@@ -141,6 +141,6 @@ def check_rnn_parameter_count(rnn_parameter_count):
         ]
         for wrong, why in mistakes:
             if got == wrong:
-                fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}, expected {expected:,}. It looks like {why}")
+                fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}, expected {expected:,}.", looks_like=f"{why}")
         fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}, expected {expected:,}. Add up the sizes of "
              f"Waa (n_a, n_a), Wax (n_a, n_x), ba (n_a, 1), Wya (n_y, n_a) and by (n_y, 1).")

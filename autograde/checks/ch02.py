@@ -86,16 +86,16 @@ def check_tokenize(tokenize):
         if not all(isinstance(t, str) for t in got):
             fail(f"tokenize should return a list of str. {shown}")
         if "" in got:
-            fail(f"{shown} It looks like you split on single spaces (split(' ')): two spaces in a row give an "
+            fail(f"{shown}", looks_like=f"you split on single spaces (split(' ')): two spaces in a row give an "
                  f"empty string. Use split() with no argument.")
         if any(any(c.isspace() for c in t) for t in got):
-            fail(f"{shown} It looks like you split on spaces only: tabs and new lines separate tokens too. "
+            fail(f"{shown}", looks_like=f"you split on spaces only: tabs and new lines separate tokens too. "
                  f"split() with no argument splits on any whitespace.")
         for why, wrong in _tokenize_mistakes(sentence, expected):
             if got == wrong:
-                fail(f"{shown} It looks like {why}")
+                fail(f"{shown}", looks_like=f"{why}")
         if got == _merged_punctuation(sentence):
-            fail(f"{shown} It looks like a run of punctuation such as '?!' became one token: every punctuation "
+            fail(f"{shown}", looks_like=f"a run of punctuation such as '?!' became one token: every punctuation "
                  f"character is a token on its own.")
         fail(f"{shown} Check the rules: whitespace separates tokens, each punctuation character is a token, "
              f"everything else belongs to a word.")
@@ -132,7 +132,7 @@ def check_name_labels(name_labels):
         expected = ref.name_labels(tokens, names)
         shown = f"name_labels({tokens}, {sorted(names)})"
         if isinstance(got, np.ndarray) and got.shape == (T_x,):
-            fail(f"{shown} has shape ({T_x},). It looks like you returned a flat array: labels are a sequence with "
+            fail(f"{shown} has shape ({T_x},).", looks_like=f"you returned a flat array: labels are a sequence with "
                  f"one row and one column per time step, shape (1, T_x) = (1, {T_x}).")
         got = expect_array(got, (1, T_x), shown)
         if T_x and not np.issubdtype(got.dtype, np.integer):
@@ -142,9 +142,9 @@ def check_name_labels(name_labels):
         row = [int(v) for v in got[0]]
         for why, wrong in _label_mistakes(tokens, names):
             if row == wrong:
-                fail(f"{shown} gave {row}, expected {expected[0].tolist()}. It looks like {why}")
+                fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"{why}")
         if T_x > 1 and (row[1:] == expected[0, :-1].tolist() or row[:-1] == expected[0, 1:].tolist()):
-            fail(f"{shown} gave {row}, expected {expected[0].tolist()}. It looks like the labels are shifted by one "
+            fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"the labels are shifted by one "
                  f"position: label t goes with token t.")
         fail(f"{shown} gave {row}, expected {expected[0].tolist()}: y<t> is 1 exactly when token x<t> is in names.")
 
@@ -172,16 +172,16 @@ def _get_step_valid(get_step, X, i, t):
         raise
     expected = ref.get_step(X, i, t)
     if isinstance(got, np.ndarray) and got.shape == (n_x,):
-        fail(f"{where} has shape ({n_x},). It looks like you returned a flat array: keep it a column of shape "
+        fail(f"{where} has shape ({n_x},).", looks_like=f"you returned a flat array: keep it a column of shape "
              f"(n_x, 1) = ({n_x}, 1), for example with .reshape(n_x, 1).")
     got = expect_array(got, (n_x, 1), where)
     if close(got, expected):
         return
     if i < m and t < T_x and close(got[:, 0], X[:, i, t]):
-        fail(f"{where} returned X[:, {i}, {t}]. It looks like you used the math indices directly as numpy "
+        fail(f"{where} returned X[:, {i}, {t}].", looks_like=f"you used the math indices directly as numpy "
              f"indices: X^(i)<t> is X[:, i - 1, t - 1].")
     if t <= m and i <= T_x and close(got[:, 0], X[:, t - 1, i - 1]):
-        fail(f"{where} returned X[:, {t - 1}, {i - 1}]. It looks like i and t were swapped: the examples are the "
+        fail(f"{where} returned X[:, {t - 1}, {i - 1}].", looks_like=f"i and t were swapped: the examples are the "
              f"second axis and time the third, X[:, i - 1, t - 1].")
     fail(f"{where} returned the wrong column: X^(i)<t> is X[:, i - 1, t - 1].")
 
@@ -198,10 +198,10 @@ def _get_step_invalid(get_step, X, i, t):
     except Exception as exc:
         fail(f"{where} raised {type(exc).__name__}: {exc}. An index out of range should raise an IndexError.")
     if i == 0 or t == 0:
-        fail(f"{where} returned a value instead of raising an IndexError. It looks like index 0 was accepted: there is "
+        fail(f"{where} returned a value instead of raising an IndexError.", looks_like=f"index 0 was accepted: there is "
              f"no X^(0) or x<0> in the math, and numpy reads index 0 - 1 = -1 as the last one. Check 1 <= i <= m "
              f"and 1 <= t <= T_x yourself.")
-    fail(f"{where} returned a value instead of raising an IndexError. It looks like a negative index got through: "
+    fail(f"{where} returned a value instead of raising an IndexError.", looks_like=f"a negative index got through: "
          f"numpy reads negative indices from the end, so check 1 <= i <= m and 1 <= t <= T_x yourself.")
 
 
@@ -235,10 +235,10 @@ def check_sequence_lengths(sequence_lengths):
         if got.tolist() == lengths:
             continue
         if got.tolist() == [n_x] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}. It looks like you used len(seq), which counts the "
+            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"you used len(seq), which counts the "
                  f"rows of an array (n_x = {n_x}); the time steps are its columns, seq.shape[1].")
         if got.tolist() == [lengths[0]] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}. It looks like every sequence got the length of "
+            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"every sequence got the length of "
                  f"the first: measure each one.")
         fail(f"{where} gave {got.tolist()}, expected {lengths}: T_x^(i) is the number of columns of sequence i.")
 
@@ -261,17 +261,17 @@ def check_pad_batch(pad_batch):
             fail("pad_batch should return a tuple of two arrays: (X, mask).")
         X, mask = out
         if isinstance(mask, np.ndarray) and mask.shape == (T_max, m) and m != T_max:
-            fail(f"{where}: mask has shape {mask.shape}. It looks like its axes are swapped: one row per example, "
+            fail(f"{where}: mask has shape {mask.shape}.", looks_like=f"its axes are swapped: one row per example, "
                  f"shape (m, T_max) = ({m}, {T_max}).")
         X = expect_array(X, (n_x, m, T_max), f"X ({where})")
         mask = expect_array(mask, (m, T_max), f"mask ({where})")
         e_X, e_mask = ref.pad_batch(seqs, **kwargs)
         if not close(mask, e_mask):
             if close(mask, np.ones_like(e_mask)):
-                fail(f"{where}: the mask is all ones. It looks like the mask marks every step as real: it should be "
+                fail(f"{where}: the mask is all ones.", looks_like=f"the mask marks every step as real: it should be "
                      f"0.0 on the padded steps.")
             if close(mask, e_mask[:, ::-1]):
-                fail(f"{where}: the mask is reversed. It looks like it marks the padding at the start: the real steps "
+                fail(f"{where}: the mask is reversed.", looks_like=f"it marks the padding at the start: the real steps "
                      f"come first, then the padding.")
             fail(f"{where}: the mask is wrong: mask[i - 1, t - 1] is 1.0 when t <= T_x^(i), else 0.0.\n"
                  f"expected\n{e_mask}\ngot\n{mask}")
@@ -282,11 +282,11 @@ def check_pad_batch(pad_batch):
             if seq.shape[1]:
                 front[:, i, T_max - seq.shape[1]:] = seq
         if close(X, front):
-            fail(f"{where}: X is wrong. It looks like you put the padding before the real steps: each sequence "
+            fail(f"{where}: X is wrong.", looks_like=f"you put the padding before the real steps: each sequence "
                  f"starts at t = 1 and the padding comes after its last step.")
         zeros = ref.pad_batch(seqs, 0.0)[0]
         if pad_value and close(X, zeros):
-            fail(f"{where}: X is wrong. It looks like pad_value was ignored: the padded entries should be {pad_value}, "
+            fail(f"{where}: X is wrong.", looks_like=f"pad_value was ignored: the padded entries should be {pad_value}, "
                  f"not 0.")
         fail(f"{where}: X is wrong: X[:, i - 1, t - 1] should be column t of sequence i for t <= T_x^(i), "
              f"and pad_value after that.")

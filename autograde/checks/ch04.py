@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from solutions import ch04 as ref
-from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate, quiet_numpy, same
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text). The grading tests and the
@@ -59,8 +59,9 @@ def check_softmax(softmax):
     with quiet_numpy():
         got = call(softmax, "softmax", z)
     if not (isinstance(got, np.ndarray) and np.all(np.isfinite(got))):
-        fail("softmax(z) gives nan or inf for large logits such as 1000: np.exp(1000) overflows. "
-             "Subtract each column's maximum from z before taking np.exp; it does not change the result.")
+        fail("softmax(z) gives nan or inf for large logits such as 1000.",
+             looks_like="np.exp overflowed (np.exp(1000) is inf). Subtract each column's maximum from z "
+                        "before taking np.exp; it does not change the result.")
     if not close(got, ref.softmax(z)):
         fail("softmax(z) is wrong for large logits such as 1000. Subtract each column's maximum "
              "(np.max(z, axis=0, keepdims=True)) before np.exp.")
@@ -112,7 +113,7 @@ def verify_cell_step(fn, name, xt, a_prev, p, activation, expected, mistakes) ->
         diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None], f"yt_pred (activation={activation!r})")
     if not (isinstance(cache, tuple) and len(cache) == 4):
         fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
-    if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and cache[3] is p):
+    if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and same(cache[3], p)):
         fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
              "holding the parameters dict that was passed in.")
 

@@ -45,7 +45,7 @@ def check_stack_weights(stack_weights):
         Wax = rng.standard_normal((n_a, n_x))
         got = call(stack_weights, "stack_weights", Waa, Wax)
         if isinstance(got, np.ndarray) and got.shape == (n_a + n_x, n_a):
-            fail(f"Wa has shape {got.shape}: it looks like you transposed it. Wa is (n_a, n_a + n_x) = "
+            fail(f"Wa has shape {got.shape}.", looks_like=f"you transposed it. Wa is (n_a, n_a + n_x) = "
                  f"{(n_a, n_a + n_x)}: put Waa and Wax side by side (np.concatenate with axis=1, or np.hstack).")
         expect_array(got, (n_a, n_a + n_x), "Wa")
         expected = ref.stack_weights(Waa, Wax)
@@ -67,7 +67,7 @@ def check_unstack_weights(unstack_weights):
             fail("unstack_weights should return a tuple of two arrays: (Waa, Wax).")
         got_aa, got_ax = out
         if isinstance(got_aa, np.ndarray) and got_aa.shape == (n_a, n_x) and n_x != n_a:
-            fail(f"Waa has shape {got_aa.shape}: it looks like you cut Wa after n_x columns. Waa is square, "
+            fail(f"Waa has shape {got_aa.shape}.", looks_like=f"you cut Wa after n_x columns. Waa is square, "
                  "(n_a, n_a), so cut after n_a = Wa.shape[0] columns.")
         expect_array(got_aa, (n_a, n_a), "Waa")
         expect_array(got_ax, (n_a, n_x), "Wax")
@@ -90,7 +90,7 @@ def check_stack_state_input(stack_state_input):
         xt = rng.standard_normal((n_x, m))
         got = call(stack_state_input, "stack_state_input", a_prev, xt)
         if isinstance(got, np.ndarray) and got.ndim == 1 and got.size == (n_a + n_x) * m and m > 1:
-            fail("the result is one flat vector: it looks like you used np.append or np.ravel. Keep the m "
+            fail("the result is one flat vector.", looks_like="you used np.append or np.ravel. Keep the m "
                  "columns: np.concatenate([...], axis=0) gives shape (n_a + n_x, m).")
         expect_array(got, (n_a + n_x, m), "the stacked column [a_prev; xt]")
         expected = ref.stack_state_input(a_prev, xt)
@@ -170,6 +170,6 @@ def check_parameter_count(parameter_count):
         if got != expected:
             for explanation, wrong in _count_mistakes(n_x, n_a, n_y):
                 if got == wrong:
-                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}. It looks like {explanation}")
+                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}.", looks_like=f"{explanation}")
             fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}. Count the entries of Wa "
                  "(n_a, n_a + n_x), ba (n_a, 1), Wy (n_y, n_a) and by (n_y, 1).")

@@ -88,7 +88,7 @@ def check_architectures(architectures):
         task = wrong[0]
         why, right = WHY[task]
         more = f" ({len(wrong) - 1} other task{'s' if len(wrong) > 2 else ''} also wrong.)" if len(wrong) > 1 else ""
-        fail(f"architectures[{task!r}] is {architectures[task]!r}. It looks like the shape of this task was "
+        fail(f"architectures[{task!r}] is {architectures[task]!r}.", looks_like=f"the shape of this task was "
              f"misread: {why}, so it is {right!r}.{more}")
 
 
@@ -124,7 +124,7 @@ def check_many_to_one_forward(many_to_one_forward):
                 fail("many_to_one_forward should return a tuple of two: (y_hat, a_last).")
             y_hat, a_last = out
             if isinstance(y_hat, np.ndarray) and y_hat.shape == (n_y, m, T_x) and T_x > 1:
-                fail(f"y_hat has shape {y_hat.shape}: it looks like you kept an output at every step. A many-to-one "
+                fail(f"y_hat has shape {y_hat.shape}.", looks_like=f"you kept an output at every step. A many-to-one "
                      f"RNN gives one output per example, shape (n_y, m) = {(n_y, m)}, after the last step.")
             expect_array(y_hat, (n_y, m), "y_hat")
             expect_array(a_last, (n_a, m), "a_last")
@@ -133,7 +133,7 @@ def check_many_to_one_forward(many_to_one_forward):
             where = f"(activation={activation!r}, T_x={T_x}, m={m})"
             if not close(a_last, e_a):
                 if activation == "relu" and close(a_last, ref.many_to_one_forward(x, a0, p)[1]):
-                    fail("many_to_one_forward ignores its activation argument: it looks like it was not passed on "
+                    fail("many_to_one_forward ignores its activation argument.", looks_like="it was not passed on "
                          "to rnn_step.")
                 diagnose(a_last, e_a, [(M21_MISTAKES[k], v[1]) for k, v in variants.items()], f"a_last {where}")
             if not close(y_hat, e_y):
@@ -182,7 +182,7 @@ def check_one_to_many_forward(one_to_many_forward):
             y_hat, indices = out
             expect_array(y_hat, (n_y, m, T_y), "y_hat")
             if isinstance(indices, np.ndarray) and indices.shape == (T_y, m) and T_y != m:
-                fail(f"indices has shape {indices.shape}: it looks like it is transposed. It should be (m, T_y) "
+                fail(f"indices has shape {indices.shape}.", looks_like=f"it is transposed. It should be (m, T_y) "
                      f"= {(m, T_y)}, one row per example.")
             expect_array(indices, (m, T_y), "indices")
             if not np.issubdtype(indices.dtype, np.integer):
@@ -193,7 +193,7 @@ def check_one_to_many_forward(one_to_many_forward):
             variants = {mode: _generate(x1, a0, p, T_y, activation, mode) for mode in O2M_MISTAKES}
             if not close(y_hat, e_y):
                 if activation == "relu" and close(y_hat, ref.one_to_many_forward(x1, a0, p, T_y)[0]):
-                    fail("one_to_many_forward ignores its activation argument: it looks like it was not passed on "
+                    fail("one_to_many_forward ignores its activation argument.", looks_like="it was not passed on "
                          "to rnn_step.")
                 diagnose(y_hat, e_y, [(O2M_MISTAKES[k], v[0]) for k, v in variants.items()], f"y_hat {where}")
             if not np.array_equal(indices, e_idx):
@@ -233,7 +233,7 @@ def check_encoder_decoder_forward(encoder_decoder_forward):
                 fail("encoder_decoder_forward should return a tuple of two: (y_hat, indices), as one_to_many_forward does.")
             y_hat, indices = out
             if isinstance(y_hat, np.ndarray) and y_hat.shape == (n_y, m, T_x) and T_x != T_y:
-                fail(f"y_hat has shape {y_hat.shape}: it looks like the decoder ran for T_x = {T_x} steps. It must "
+                fail(f"y_hat has shape {y_hat.shape}.", looks_like=f"the decoder ran for T_x = {T_x} steps. It must "
                      f"generate T_y = {T_y} outputs, whatever the input's length.")
             expect_array(y_hat, (n_y, m, T_y), "y_hat")
             expect_array(indices, (m, T_y), "indices")

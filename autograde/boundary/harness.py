@@ -1,0 +1,266 @@
+"""The sandbox side of the trust boundary: the only code of the grader's that runs next
+to a learner's notebook.
+
+It is loaded inside the sandbox as a lone file (with ``wire.py`` beside it), never as
+part of the ``autograde`` package, and it knows nothing of the reference or the checks.
+It does two things:
+
+``main()``
+    Start the learner's IPython kernel: read the start-up settings from stdin, set the
+    kernel's resource limits (hard limits, which learner code cannot raise), bind the
+    kernel's ZeroMQ channels to listening sockets the grader made beforehand and passed
+    in as file descriptors (so the sandbox needs no writable host folder), and run the
+    kernel.
+
+``serve()``
+    Answer the grader's requests on the side channel (a socket the grader passed in),
+    called by the grader as a silent cell while an exercise is graded: look up a name,
+    call the learner's function with plain data and send back the plain-data result,
+    put stand-ins in place of the other exercises that function calls, and put the
+    learner's own back afterwards. A stand-in asks the grader for its answer.
+
+Everything the learner's code can do here, it can do to this module too; the grader
+therefore believes nothing it reads from the sandbox beyond "this is what the learner's
+function returned", and decides every score on its own side.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import socket
+import sys
+
+if __package__:  # part of the package, on the trusted side (the loopback used by the tests)
+    from . import wire
+else:  # in the sandbox, a lone file: wire.py sits next to it
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wire  # type: ignore[no-redef]
+
+_MISSING = object()
+_state = {"channel": None, "saved": {}, "namespace": None}
+
+
+# ---------------------------------------------------------------- serving the grader
+def serve(namespace: dict | None = None, channel: socket.socket | None = None) -> None:
+    """Answer requests until the grader says "end". In the kernel both arguments come
+    from the kernel (the user namespace) and from start-up (the side channel)."""
+    if channel is not None:
+        _state["channel"] = channel
+    if namespace is not None:
+        _state["namespace"] = namespace
+    elif _state["namespace"] is None:
+        from IPython import get_ipython
+
+        _state["namespace"] = get_ipython().user_ns
+    chan, ns = _state["channel"], _state["namespace"]
+    wire.send(chan, {"op": "ready"})
+    while True:
+        msg = {}
+        try:
+            msg = wire.recv(chan)
+            op = msg.get("op")
+            if op == "end":
+                wire.send(chan, {"ok": True, "seq": msg.get("seq")})
+                return
+            reply = _handle(op, msg, ns)
+        except KeyboardInterrupt:
+            reply = {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "interrupted"}}
+        except wire.WireError as exc:
+            reply = {"ok": False, "error": {"type": "WireError", "message": str(exc)}}
+        except (EOFError, OSError):  # the grader has gone
+            return
+        reply["seq"] = msg.get("seq")
+        wire.send(chan, reply)
+
+
+def _handle(op, msg, ns) -> dict:
+    if op == "describe":
+        return _describe(ns.get(msg.get("name"), _MISSING))
+    if op == "call":
+        return _call(ns, msg)
+    if op == "stand_in":
+        for name in msg.get("names", []):
+            if name not in _state["saved"]:
+                _state["saved"][name] = ns.get(name, _MISSING)
+            ns[name] = _proxy(name)
+        return {"ok": True}
+    if op == "restore":
+        restore(ns)
+        return {"ok": True}
+    return {"ok": False, "error": {"type": "WireError", "message": f"unknown request {op!r}"}}
+
+
+def restore(ns: dict) -> None:
+    """Put the learner's own functions back where stand-ins were."""
+    for name, value in _state["saved"].items():
+        if value is _MISSING:
+            ns.pop(name, None)
+        else:
+            ns[name] = value
+    _state["saved"].clear()
+
+
+def _describe(value) -> dict:
+    if value is _MISSING:
+        return {"kind": "missing"}
+    if callable(value):
+        return {"kind": "function", "type": type(value).__name__}
+    try:
+        return {"kind": "value", "value": wire.encode(value)}
+    except wire.WireError as exc:
+        return {"kind": "unsupported", "type": type(value).__name__, "message": str(exc)}
+
+
+def _call(ns, msg) -> dict:
+    fn = ns.get(msg.get("name"), _MISSING)
+    if not callable(fn):
+        return {"ok": False, "error": {"type": "NameError", "message": f"{msg.get('name')!r} is not a function"}}
+    args = wire.decode(msg.get("args", []), remote=_proxy)
+    kwargs = wire.decode(msg.get("kwargs", {"D": []}), remote=_proxy)
+    if not (isinstance(args, list) and isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)):
+        raise wire.WireError("a call needs a list of arguments and a dict of keyword arguments")
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - whatever the learner's code raises is reported
+        if isinstance(exc, (SystemExit, GeneratorExit)):
+            exc = RuntimeError(f"{type(exc).__name__} raised")
+        return {"ok": False, "error": {"type": type(exc).__name__, "message": _text(exc)}}
+    try:
+        return {"ok": True, "result": wire.encode(result), "args": wire.encode(args, register=_target_of)}
+    except wire.WireError as exc:
+        return {"ok": False, "unsendable": str(exc)}
+
+
+def _target_of(fn) -> str:
+    """A function argument goes back as the id the grader gave it."""
+    target = getattr(fn, "_grader_target", None)
+    if not isinstance(target, str):
+        raise wire.WireError(f"a value of type {type(fn).__name__} cannot be sent")
+    return target
+
+
+def _text(exc) -> str:
+    try:
+        return str(exc)[:1000]
+    except Exception:  # noqa: BLE001 - a __str__ that raises
+        return ""
+
+
+def _proxy(target: str):
+    """A function that asks the grader for its answer (a stand-in, or a call-back)."""
+
+    def stand_in(*args, **kwargs):
+        chan = _state["channel"]
+        wire.send(chan, {"op": "callback", "target": target, "args": wire.encode(list(args)),
+                         "kwargs": wire.encode(kwargs)})
+        reply = wire.recv(chan)
+        if reply.get("ok"):
+            return wire.decode(reply.get("result"))
+        error = reply.get("error") or {}
+        cls = getattr(builtins, str(error.get("type")), None)
+        if not (isinstance(cls, type) and issubclass(cls, Exception)):
+            cls = RuntimeError
+        raise cls(str(error.get("message", "")))
+
+    stand_in.__name__ = stand_in.__qualname__ = str(target)
+    stand_in._grader_target = target
+    return stand_in
+
+
+# ---------------------------------------------------------------- starting the kernel
+def _limit(settings: dict) -> None:
+    import resource
+
+    for name, value in settings.items():
+        which = getattr(resource, f"RLIMIT_{name.upper()}", None)
+        if which is not None and value is not None:
+            soft = hard = int(value)
+            if name == "cpu":  # SIGXCPU first, then SIGKILL a few seconds later
+                hard = soft + 5
+            resource.setrlimit(which, (soft, hard))
+
+
+def _bind_with_passed_fds(fds: dict) -> None:
+    """Make ZeroMQ bind the kernel's ipc endpoints to the listening sockets the grader
+    created (``ZMQ_USE_FD``), instead of creating socket files itself."""
+    import zmq
+
+    original = zmq.Socket.bind
+
+    def bind(self, addr):
+        fd = fds.get(addr)
+        if fd is not None:
+            self.setsockopt(zmq.USE_FD, fd)
+        return original(self, addr)
+
+    zmq.Socket.bind = bind
+
+
+def _cap_output(app, max_bytes: int) -> None:
+    """Stop a cell's stream output after ``max_bytes`` and say so once (the grader caps
+    what it keeps as well; this just spares it the flood)."""
+    state = {"n": 0, "noted": False}
+
+    def reset(*_):
+        state["n"], state["noted"] = 0, False
+
+    app.shell.events.register("pre_run_cell", reset)
+    for stream in (sys.stdout, sys.stderr):
+        write = stream.write
+
+        def capped(text, _write=write):
+            if state["n"] >= max_bytes:
+                if not state["noted"]:
+                    state["noted"] = True
+                    _write(f"\n[output truncated by the grader after {max_bytes} bytes]\n")
+                return len(text)
+            state["n"] += len(text)
+            return _write(text)
+
+        stream.write = capped
+
+
+def main() -> None:
+    """Start the kernel described by the JSON settings on stdin (see
+    ``autograde.execution.sandbox``). Never returns."""
+    settings = json.loads(sys.stdin.read())
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1) if settings.get("keep_stderr") else (0, 1, 2):
+        os.dup2(devnull, fd)
+    _limit(settings["limits"])
+    chan = socket.socket(fileno=settings["channel_fd"])
+    os.set_inheritable(chan.fileno(), False)
+    _state["channel"] = chan
+    _bind_with_passed_fds({f"ipc://{path}": fd for path, fd in settings["listen_fds"].items()})
+    for name in settings.get("warm", []):  # what the notebooks import anyway, before they are needed
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001
+            pass
+    with open(settings["connection_file"], "w") as f:
+        json.dump(settings["connection"], f)
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", settings["connection_file"], "--HistoryManager.hist_file=:memory:",
+                    "--IPKernelApp.quiet=True"])
+    backend = sys.modules.get("matplotlib_inline.backend_inline")
+    if backend is not None:  # imported above before there was a shell: hook it up now
+        backend._enable_matplotlib_integration()
+    if not settings.get("figures", True):
+        # figures are drawn but not rasterized (plt.show() displays "<Figure ...>"): no grade
+        # depends on a picture, and rendering is most of a figure's cost
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(app.shell, set())
+    if settings.get("max_output_bytes"):
+        _cap_output(app, int(settings["max_output_bytes"]))
+    app.start()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    import harness  # the kernel's silent cells reach serve() as __import__("harness").serve()
+
+    harness.main()

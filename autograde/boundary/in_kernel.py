@@ -1,0 +1,58 @@
+"""The hidden test regions of the nbgrader source notebooks, for plain nbgrader.
+
+``python -m autograde grade`` never runs these: it strips them and runs each check on
+the trusted side of the sandbox. They are there so that a plain ``nbgrader autograde``
+of the course directory (the formgrader's button, or the benchmark's baseline) grades
+the same way, with the same checks over the same protocol, only without a sandbox: the
+check runs in a thread of the learner's own kernel, which the learner's code can reach.
+That path is as trustworthy as plain nbgrader is, and no more.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import socket
+import threading
+
+from autograde.boundary import harness
+from autograde.boundary.trusted import Channel, Window
+
+
+def run_hidden_check(assignment: str, name: str) -> None:
+    """Run ``check_<name>`` of chapter ``assignment`` on the kernel's namespace; raise
+    what it raises. Stand-ins stay in place until the cell ends, for the visible tests."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespace = shell.user_ns
+    check = getattr(importlib.import_module(f"autograde.checks.{assignment}"), f"check_{name}")
+    ours, theirs = socket.socketpair()
+    channel = Channel(ours)
+    window = Window(channel, budget=3600)
+    outcome: dict = {}
+
+    def trusted():
+        try:
+            window.wait_ready()
+            check(window.learner(name))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the kernel's thread below
+            outcome["error"] = exc
+        finally:
+            with contextlib.suppress(BaseException):
+                window.end()
+
+    thread = threading.Thread(target=trusted, daemon=True)
+    thread.start()
+    harness.serve(namespace, theirs)  # the learner's functions run here, in the kernel's main thread
+    thread.join()
+    window.close()
+    channel.close()
+    theirs.close()
+
+    def restore(*_):
+        harness.restore(namespace)
+        shell.events.unregister("post_run_cell", restore)
+
+    shell.events.register("post_run_cell", restore)
+    if "error" in outcome:
+        raise outcome["error"]

@@ -1,0 +1,309 @@
+"""The grader's side of the trust boundary.
+
+A :class:`Channel` is the grader's end of one sandbox's side channel. While one exercise
+is graded, a :class:`Window` is open on it: the hidden check gets the learner's answer
+as a :class:`RemoteFunction` (or, for an answer that is a value, as plain data), calls it
+with plain data and compares the plain-data result with the reference in this process.
+``Window.stand_in`` puts stand-ins in the learner's namespace for the other exercises
+the function calls; a stand-in's calls come back here and are answered by the
+reference, and only while the window is open.
+
+Nothing read from the sandbox is believed beyond "this is what the learner's function
+returned": every message is decoded strictly (``wire``), every wait has a deadline, and
+anything out of protocol is a :class:`BoundaryError`, which the caller turns into a
+missing verdict (no points).
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import keyword
+import queue
+import socket
+import threading
+import time
+from typing import Callable
+
+from autograde.boundary import wire
+
+GRACE = 5.0  # seconds an interrupted call has to answer before the sandbox counts as lost
+
+
+class BoundaryError(BaseException):
+    """The sandbox did not keep to the protocol: it died, stopped answering, or sent
+    something that is not a reply. No verdict can be made from it. (A BaseException, so
+    that no ``except Exception`` in a check mistakes it for the learner's error.)"""
+
+
+class CallTimedOut(Exception):
+    """A call of the learner's function ran past the time left for its exercise (it was
+    interrupted and answered)."""
+
+
+class LearnerError(Exception):
+    """An exception raised by the learner's code, of a type that is not a builtin; its
+    class is named after the learner's."""
+
+
+class Unsendable(Exception):
+    """The learner's function returned something that is not plain data."""
+
+
+class Opaque:
+    """A learner's value that is not plain data (an instance of their own class, say);
+    its class is named after the learner's type, so checks can say what they got."""
+
+
+def _named(base: type, name: object) -> type:
+    name = str(name)
+    if not (name.isidentifier() and not keyword.iskeyword(name) and len(name) <= 60):
+        name = base.__name__
+    return type(name, (base,), {})
+
+
+def learner_exception(error: dict) -> Exception:
+    """The exception a learner's call raised, rebuilt here from its type name and
+    message: a builtin type as itself (so ``except NotImplementedError`` works), any
+    other as a LearnerError named after it."""
+    name, message = str(error.get("type", "Exception")), str(error.get("message", ""))[:1000]
+    import builtins
+
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = _named(LearnerError, name)
+    try:
+        return cls(message)
+    except Exception:  # noqa: BLE001 - a builtin that wants other arguments
+        return _named(LearnerError, name)(message)
+
+
+class Channel:
+    """The grader's end of a sandbox's side channel: requests go out in order; a reader
+    thread answers the sandbox's call-backs and hands every other message to the waiter."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._send_lock = threading.Lock()
+        self._inbox: queue.Queue = queue.Queue()
+        self._seq = itertools.count(1)
+        self.window: Window | None = None
+        self.lost: str | None = None  # why the channel broke, once it has
+        self._reader = threading.Thread(target=self._read, name="boundary-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = wire.recv(self.sock)
+            except (EOFError, OSError) as exc:
+                self._broken(f"the notebook's kernel closed the grader's channel ({type(exc).__name__})")
+                return
+            except wire.WireError as exc:
+                self._broken(f"the notebook sent the grader something that is not plain data ({exc})")
+                return
+            if msg.get("op") == "callback":
+                window = self.window
+                reply = window.answer(msg) if window else {
+                    "ok": False, "error": {"type": "RuntimeError", "message": "no exercise is being graded"}}
+                try:
+                    self.send(reply)
+                except OSError:
+                    pass
+            else:
+                self._inbox.put(msg)
+
+    def _broken(self, why: str) -> None:
+        self.lost = self.lost or why
+        self._inbox.put(None)
+
+    def send(self, message: dict) -> None:
+        with self._send_lock:
+            wire.send(self.sock, message)
+
+    def receive(self, timeout: float) -> dict | None:
+        """The next message from the sandbox, or None after ``timeout`` seconds."""
+        if self.lost:
+            raise BoundaryError(self.lost)
+        try:
+            msg = self._inbox.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+        if msg is None:
+            self._inbox.put(None)  # every later waiter sees the break too
+            raise BoundaryError(self.lost or "the grader's channel broke")
+        return msg
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+class Window:
+    """One exercise being graded. ``budget``: seconds the learner's code may run in all
+    the check's calls together; ``interrupt()`` stops a call that runs past it;
+    ``pending``: exercises not graded yet in this notebook, which no stand-in may answer
+    for (their own check is still to come)."""
+
+    def __init__(self, channel: Channel, budget: float, interrupt: Callable[[], None] | None = None,
+                 pending: frozenset = frozenset()):
+        self.channel = channel
+        self.deadline = time.monotonic() + budget
+        self.budget = budget
+        self.interrupt = interrupt
+        self.pending = pending
+        self._targets: dict[str, Callable] = {}
+        self._ids = itertools.count(1)
+        self.stood_in = False  # whether stand-ins were put in place (and must be taken out)
+        channel.window = self
+
+    # ------------------------------------------------------------ the protocol
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        msg = self.channel.receive(timeout)
+        if msg is None or msg.get("op") != "ready":
+            raise BoundaryError("the notebook's kernel did not answer the grader"
+                                + ("" if msg is None else f" (it sent {str(msg)[:80]!r})"))
+
+    def request(self, message: dict, timeout: float | None = None) -> dict:
+        seq = self.channel.next_seq()
+        self.channel.send(dict(message, seq=seq))
+        left = self.deadline - time.monotonic() if timeout is None else timeout
+        interrupted = False
+        while True:
+            msg = self.channel.receive(left)
+            if msg is None:
+                if interrupted or self.interrupt is None:
+                    raise BoundaryError(f"the notebook stopped answering the grader (a call ran past "
+                                        f"{self.budget:g} s and ignored the interrupt)")
+                self.interrupt()
+                interrupted, left = True, GRACE
+                continue
+            if msg.get("seq") == seq:
+                if interrupted and (msg.get("error") or {}).get("type") == "KeyboardInterrupt":
+                    raise CallTimedOut(f"it ran longer than the {self.budget:g} s allowed and was interrupted")
+                return msg
+            if not (isinstance(msg.get("seq"), int) and msg["seq"] < seq):  # a late reply to a timed-out call
+                raise BoundaryError(f"the notebook's kernel sent an unexpected message ({str(msg)[:80]!r})")
+
+    def end(self, timeout: float = 10.0) -> None:
+        self.request({"op": "end"}, timeout=timeout)
+
+    def close(self) -> None:
+        if self.channel.window is self:
+            self.channel.window = None
+
+    # ------------------------------------------------------------ what checks use
+    def learner(self, name: str):
+        """The learner's answer called ``name``: a RemoteFunction, its plain-data value,
+        None if it is not defined, or an Opaque stand-in for a value that is not plain data."""
+        reply = self.request({"op": "describe", "name": name})
+        kind = reply.get("kind")
+        if kind == "function":
+            return RemoteFunction(self, name)
+        if kind == "value":
+            return wire.decode(reply.get("value"))
+        if kind == "unsupported":
+            return _named(Opaque, reply.get("type"))()
+        if kind == "missing":
+            return None
+        raise BoundaryError(f"the notebook's kernel gave an unexpected answer ({str(reply)[:80]!r})")
+
+    def stand_in(self, **reference: Callable) -> None:
+        """Answer calls of these names with the trusted functions given, until the window
+        closes. A name whose own exercise is still to be graded keeps the learner's
+        function (its answers must not be handed out before its check)."""
+        allowed = {name: fn for name, fn in reference.items() if name not in self.pending}
+        if not allowed:
+            return
+        self._targets.update(allowed)
+        self.stood_in = True
+        reply = self.request({"op": "stand_in", "names": sorted(allowed)})
+        if not reply.get("ok"):
+            raise BoundaryError("the notebook's kernel refused the stand-ins")
+
+    def register(self, fn: Callable) -> str:
+        """An id under which the sandbox may call ``fn`` back (a function argument)."""
+        ident = f"callback-{next(self._ids)}"
+        self._targets[ident] = fn
+        return ident
+
+    def target(self, ident: str):
+        """The function registered under ``ident`` (a function argument coming back)."""
+        fn = self._targets.get(ident)
+        if fn is None:
+            raise wire.WireError("an unknown function came back")
+        return fn
+
+    def answer(self, msg: dict) -> dict:
+        """A call-back from the sandbox, answered on this side (in the reader thread)."""
+        fn = self._targets.get(msg.get("target"))
+        if fn is None:
+            return {"ok": False, "error": {"type": "NameError", "message": "the grader has no such function"}}
+        try:
+            args = wire.decode(msg.get("args"))
+            kwargs = wire.decode(msg.get("kwargs"))
+            if not (isinstance(args, list) and isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)):
+                raise wire.WireError("bad call-back arguments")
+            return {"ok": True, "result": wire.encode(fn(*args, **kwargs))}
+        except Exception as exc:  # noqa: BLE001 - reported to the learner's code as an exception
+            return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)[:500]}}
+
+
+class RemoteFunction:
+    """A learner's function, called across the boundary with plain data."""
+
+    def __init__(self, window: Window, name: str):
+        self.window = window
+        self.__name__ = name
+
+    def __repr__(self):
+        return f"<the learner's {self.__name__}>"
+
+    def call(self, args: tuple, kwargs: dict) -> tuple[object, list]:
+        """(result, the arguments as they were after the call)."""
+        reply = self.window.request({"op": "call", "name": self.__name__,
+                                     "args": wire.encode(list(args), register=self.window.register),
+                                     "kwargs": wire.encode(dict(kwargs), register=self.window.register)})
+        if reply.get("ok"):
+            try:
+                return (wire.decode(reply.get("result")),
+                        wire.decode(reply.get("args"), remote=lambda ident: self.window.target(ident)))
+            except wire.WireError as exc:
+                raise BoundaryError(f"the notebook's kernel sent a result that is not plain data ({exc})") from None
+        if "unsendable" in reply:
+            raise Unsendable(str(reply["unsendable"])[:300])
+        raise learner_exception(reply.get("error") or {})
+
+    def __call__(self, *args, **kwargs):
+        return self.call(args, kwargs)[0]
+
+
+# ---------------------------------------------------------------- without a sandbox
+@contextlib.contextmanager
+def loopback(namespace: dict, budget: float = 60.0):
+    """A window onto ``namespace`` served by the harness in a thread of this process,
+    over a real socket pair and the real protocol: the hidden checks' unit tests use it.
+    (Not a sandbox: the functions in ``namespace`` are the test's own.)"""
+    from autograde.boundary import harness
+
+    ours, theirs = socket.socketpair()
+    channel = Channel(ours)
+    window = Window(channel, budget)
+    server = threading.Thread(target=harness.serve, args=(namespace, theirs), daemon=True)
+    server.start()
+    try:
+        window.wait_ready()
+        try:
+            yield window
+        finally:
+            if not channel.lost:
+                window.request({"op": "restore"}, timeout=10)
+                window.end()
+    finally:
+        window.close()
+        channel.close()
+        theirs.close()
+        server.join(timeout=5)

@@ -1,0 +1,233 @@
+"""Run one learner's notebook in its sandbox and grade it from the trusted side.
+
+The notebook runs cell by cell, as nbgrader runs it. At each grade cell the runner
+opens a window (``autograde.boundary.trusted.Window``): the kernel answers the grader's
+calls in a silent cell (``harness.serve``), the hidden check runs here, in the worker,
+calling the learner's function with plain data and comparing with the reference, and
+then the visible tests of the cell run in the kernel with the same stand-ins in place.
+The verdict is the check's, made here; nothing the kernel prints or returns is read as
+a score. A grade cell whose check never ran (the kernel died, timed out or stopped
+answering) has no verdict, which the coordinator counts as 0.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import json
+import logging
+import threading
+import time
+import traceback
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from autograde.boundary.trusted import BoundaryError, Window
+from autograde.execution.kernel import SandboxKernelManager
+from autograde.status import Status
+
+log = logging.getLogger("autograde.runner")
+
+SERVE = '__import__("harness").serve()'
+MAX_OUTPUTS_PER_CELL = 500  # outputs kept per cell (the kernel may send millions of tiny ones)
+
+
+@dataclasses.dataclass
+class RunSettings:
+    """What a worker needs to run a notebook (sent as plain data to every worker)."""
+
+    cell_timeout: float = 60
+    """seconds one cell, or one grade cell's hidden check, may run"""
+    notebook_timeout: float = 600
+    """seconds the whole notebook may run; its sandbox is killed then"""
+    max_output_bytes: int = 100_000
+    """bytes of output one cell may keep"""
+    figures: bool = False
+    """rasterize figures (and run the figure-only cells the plan skips)"""
+
+
+@dataclasses.dataclass
+class Plan:
+    """What to grade in one notebook: its chapter, the gradebook's grade cells, and the
+    cells it need not run (figure-only cells the learner left as released)."""
+
+    assignment: str
+    grade_ids: list[str]
+    skip: list[int] = dataclasses.field(default_factory=list)
+
+
+def verdict(passed: bool, message: str, diagnosis: str | None = None) -> dict:
+    return {"passed": passed, "message": message, "diagnosis": diagnosis}
+
+
+class CappedClient(NotebookClient):
+    """nbclient's executor, keeping at most ``max_output_bytes`` of each cell's output
+    (and at most MAX_OUTPUTS_PER_CELL outputs): what the kernel sends beyond is dropped
+    here, on the grader's side, whatever the kernel does to its own output streams."""
+
+    max_output_bytes = 100_000
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error", "update_display_data"):
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            used = cell.metadata.setdefault("autograde_output_bytes", 0)
+            if used + size > self.max_output_bytes or len(cell.get("outputs", [])) >= MAX_OUTPUTS_PER_CELL:
+                if not cell.metadata.get("autograde_truncated"):
+                    cell.metadata["autograde_truncated"] = True
+                    cell.outputs.append(nbformat.v4.new_output(
+                        "stream", name="stdout", text=f"\n[output truncated by the grader after {used} bytes]\n"))
+                return None
+            cell.metadata["autograde_output_bytes"] = used + size
+        return super().process_message(msg, cell, cell_index)
+
+
+class NotebookRun:
+    """One notebook in one sandbox: ``run()`` returns the executed notebook, the trusted
+    verdicts and how the run ended."""
+
+    def __init__(self, nb, plan: Plan, settings: RunSettings, sandbox):
+        self.nb = nb
+        self.plan = plan
+        self.settings = settings
+        self.sandbox = sandbox
+        self.checks = importlib.import_module(f"autograde.checks.{plan.assignment}")
+        self.verdicts: dict[str, dict] = {}
+        self.warnings: list[str] = []
+        self.outcome, self.message = Status.GRADED, ""
+        self.expired = threading.Event()
+        self.channel = None
+
+    # ------------------------------------------------------------ the run
+    def run(self) -> dict:
+        from autograde.boundary.trusted import Channel
+
+        started = time.monotonic()
+        self.channel = Channel(self.sandbox.channel_socket)
+        watchdog = threading.Timer(self.settings.notebook_timeout, self._expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            asyncio.run(self._run())
+        finally:
+            watchdog.cancel()
+            self.sandbox.kill()
+            self.channel.close()
+        for gid in self.plan.grade_ids:  # fail closed: a grade cell never reached has no verdict
+            self.verdicts.setdefault(gid, verdict(False, self.message or "this cell was never reached"))
+        return {"nb": json.dumps(self.nb, ensure_ascii=False), "verdicts": self.verdicts, "status": self.outcome.value,
+                "message": self.message, "warnings": self.warnings, "seconds": round(time.monotonic() - started, 3)}
+
+    def _expire(self) -> None:
+        self.expired.set()
+        self.sandbox.kill()
+
+    async def _run(self) -> None:
+        km = SandboxKernelManager()
+        km.sandbox = self.sandbox
+        client = CappedClient(self.nb, km=km, timeout=self.settings.cell_timeout, interrupt_on_timeout=True,
+                              allow_errors=True, shutdown_kernel="immediate", startup_timeout=60,
+                              record_timing=False, log=log)
+        client.max_output_bytes = self.settings.max_output_bytes
+        self.client = client
+        self.loop = asyncio.get_running_loop()
+        index = None
+        try:
+            async with client.async_setup_kernel():
+                done: set[str] = set()
+                for index, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code" or (index in self.plan.skip and not self.settings.figures):
+                        continue
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                    if gid in self.plan.grade_ids and gid not in done and cell.metadata["nbgrader"].get("grade"):
+                        done.add(gid)
+                        await self._grade(cell, index, gid, done)
+                    else:
+                        await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                index = None
+        except (DeadKernelError, BoundaryError, CellTimeoutError, RuntimeError, OSError) as exc:
+            self._ended(exc, index)
+        except Exception as exc:  # noqa: BLE001 - nbclient choked on what the kernel sent
+            self._ended(exc, index)
+
+    def _ended(self, exc: BaseException, index: int | None) -> None:
+        if self.expired.is_set():
+            self.outcome = Status.TIMED_OUT
+            self.message = f"the notebook ran longer than {self.settings.notebook_timeout:g} s"
+        else:
+            self.outcome = Status.CRASHED
+            why = getattr(self.channel, "lost", None) or f"{type(exc).__name__}: {exc}"
+            self.message = f"the kernel died or stopped answering the grader ({why})"[:300]
+        if index is not None:
+            for k, cell in enumerate(self.nb.cells[index:], start=index):
+                if cell.cell_type == "code":
+                    where = "while this cell ran" if k == index else "before this cell ran"
+                    cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue=f"{self.message} {where}",
+                                                           traceback=[f"NotRun: {self.message} {where}"])]
+
+    # ------------------------------------------------------------ a grade cell
+    async def _grade(self, cell, index: int, gid: str, done: set[str]) -> None:
+        name = gid.removeprefix("test_")
+        pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
+        window = Window(self.channel, budget=self.settings.cell_timeout, interrupt=self._interrupt, pending=pending)
+        try:
+            serving = await self._serve()
+            self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)
+            await self._served(serving)
+            await self.client.async_execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
+            if window.stood_in:
+                serving = await self._serve()
+                await asyncio.to_thread(self._restore, window)
+                await self._served(serving)
+        finally:
+            window.close()
+
+    async def _serve(self) -> str:
+        return await asyncio.ensure_future(_maybe_await(self.client.kc.execute(
+            SERVE, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)))
+
+    async def _served(self, msg_id: str) -> None:
+        reply = await self.client.async_wait_for_reply(msg_id)
+        if reply is None:
+            raise BoundaryError("the kernel did not finish the grader's request")
+
+    def _check(self, window: Window, name: str) -> dict:
+        """The trusted verdict of one exercise (runs in a thread; the event loop stays free)."""
+        from autograde.checks import CheckFailed
+
+        window.wait_ready(timeout=self.settings.cell_timeout)
+        check = getattr(self.checks, f"check_{name}")
+        try:
+            check(window.learner(name))
+            result = verdict(True, "passed")
+        except CheckFailed as failed:
+            result = verdict(False, str(failed), failed.diagnosis)
+        except Exception as exc:  # noqa: BLE001 - a bug on our side: no points, and the instructor is told
+            self.warnings.append(f"the hidden check of {name} failed with an internal error "
+                                 f"({type(exc).__name__}: {exc}); it scored 0")
+            log.error("check_%s: %s", name, traceback.format_exc())
+            result = verdict(False, "the grader could not check this exercise (an internal error); "
+                                    "your instructor has been told")
+        window.end()
+        return result
+
+    @staticmethod
+    def _restore(window: Window) -> None:
+        window.wait_ready()
+        window.request({"op": "restore"})
+        window.end()
+
+    def _interrupt(self) -> None:
+        """Called from the check's thread when a call runs past its time."""
+        future = asyncio.run_coroutine_threadsafe(self.client.km.interrupt_kernel(), self.loop)
+        try:
+            future.result(timeout=5)
+        except Exception:  # noqa: BLE001 - the window then finds the kernel unresponsive
+            pass
+
+
+async def _maybe_await(value):
+    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+        return await value
+    return value
