@@ -1,10 +1,22 @@
-"""The grading side of Sequence Models I.
+"""The grading side of Sequence Models I, laid out by responsibility.
 
-- ``autograde.course``: where the chapters are and what each one is called.
-- ``autograde.assemble``: builds nbgrader source notebooks from a chapter, the
-  reference package ``solutions`` and the hidden checks.
-- ``autograde.checks``: the hidden check of every exercise.
-- ``autograde.nbgrader_config``: the nbgrader configuration of the course.
-- ``autograde.grading``: release, grade, feedback and export for instructors.
+- ``autograde.course``: where the chapters are and what each is called.
+- ``autograde.authoring``: nbgrader source notebooks from a chapter, the reference and
+  the hidden checks (``assemble``), the round trip (``roundtrip``), synthetic
+  submissions for tests and benchmarks (``synthetic``).
+- ``autograde.intake``: find the submissions, tell notebooks from other files, keep a
+  hashed read-only copy of each original.
+- ``autograde.nbgrader_glue``: the nbgrader configuration, the course directory, and
+  nbgrader's sanitizing of a submission.
+- ``autograde.boundary``: the trust boundary: the plain-data protocol, the harness that
+  runs beside the learner's kernel, and the trusted side of it.
+- ``autograde.checks``: the hidden check of every exercise (trusted side only).
+- ``autograde.execution``: the bubblewrap sandbox, its kernel manager, the runner that
+  grades one notebook, and the dask workers.
+- ``autograde.saving``: the gradebook (one writer, trusted verdicts) and the journal.
+- ``autograde.outputs``: feedback pages, the class report, grades.csv.
+- ``autograde.coordinator``: a grading run, from intake to export.
+- ``autograde.status``, ``autograde.records``, ``autograde.settings``: the status
+  vocabulary, the Submission and Result records, the options of a run.
 - ``python -m autograde``: the instructor's command line (``--help``).
 """

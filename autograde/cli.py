@@ -2,8 +2,8 @@
 
     release                 assemble the nbgrader sources and generate the student notebooks
     grade SUBMISSIONS       grade a folder <student>/<notebook>.ipynb, or an LMS zip;
-                            writes grades.csv and one feedback HTML per submission
-    feedback                regenerate the feedback HTML of everything graded
+                            writes grades.csv, report.html and one feedback page per submission
+    feedback                regenerate the feedback pages of everything graded
     export                  write grades.csv (and copy the feedback) from the gradebook
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
                             a fresh round trip, after editing a chapter
@@ -13,25 +13,31 @@ Every command takes --course DIR (default _course), the nbgrader course director
 from __future__ import annotations
 
 import argparse
-import time
 import logging
 import pathlib
 import sys
+import time
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    # the common options work before or after the command
+def _common(after_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes; they work before or after the command (after it,
+    they only override what was given before)."""
+    keep = {"default": argparse.SUPPRESS} if after_command else {}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course", default=argparse.SUPPRESS, help="nbgrader course directory (default: _course)")
-    common.add_argument("--db-url", default=argparse.SUPPRESS,
-                        help="gradebook URL, e.g. postgresql://user@host/db (default: sqlite in the course directory); "
-                             "kept in the course's nbgrader_config.py once given")
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="print warnings and the summary only")
-    for action in common._actions:
-        parser._add_action(action)
+    common.add_argument("--course", help="nbgrader course directory (default: _course)",
+                        **(keep or {"default": "_course"}))
+    common.add_argument("--db-url", help="gradebook URL, e.g. postgresql://user@host/db (default: sqlite in the "
+                                         "course directory); kept in the course's nbgrader_config.py once given",
+                        **(keep or {"default": None}))
+    common.add_argument("-q", "--quiet", action="store_true", help="print warnings and the summary only", **keep)
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common(after_command=True)
+    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__,
+                                     parents=[_common(after_command=False)])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", parents=[common], help="generate the student notebooks in <course>/release")
     g = sub.add_parser("grade", parents=[common], help="grade a folder or zip of submissions")
@@ -39,72 +45,84 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
     g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
     g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
-    g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
+    g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell, or one exercise's check, may run (default 60)")
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
     g.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory per learner's kernel (default 2; 0: none)")
-    g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may print (default 100000)")
+    g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may keep (default 100000)")
     g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
+    g.add_argument("--timestamps", default=None,
+                   help="CSV of submission times (columns student_id, timestamp, and optionally chapter), "
+                        "for a folder of submissions; an LMS zip carries its own")
     g.add_argument("--force", action="store_true", help="grade again what the journal says is already graded")
     g.add_argument("--figures", action="store_true",
-                   help="render the notebooks' figures into the feedback (about twice as slow; no grade depends on them)")
-    sub.add_parser("feedback", parents=[common], help="regenerate the feedback HTML of every graded submission")
+                   help="render the notebooks' figures into the feedback (slower; no grade depends on them)")
+    sub.add_parser("feedback", parents=[common], help="regenerate the feedback pages of every graded submission")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
     y = sub.add_parser("sync", parents=[common], help="maintainers: refresh chapters/ nbgrader metadata from a round trip")
     y.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04 ch05; default: all)")
-    args = parser.parse_args(argv)
-    args.course = getattr(args, "course", "_course")
-    args.db_url = getattr(args, "db_url", None)
-    args.quiet = getattr(args, "quiet", False)
+    return parser
 
+
+def _grade(course_dir, args) -> int:
+    from autograde.coordinator import Grader
+    from autograde.outputs.report import summary_table, write_report
+    from autograde.settings import GradeSettings
+    from autograde.status import Status
+
+    if args.timestamps and not pathlib.Path(args.timestamps).is_file():
+        sys.exit(f"--timestamps: no such file {args.timestamps}")
+    due = None
+    if args.due:
+        from nbgrader.utils import parse_utc
+
+        due = parse_utc(args.due)
+    settings = GradeSettings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
+                             notebook_timeout=args.notebook_timeout,
+                             mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None,
+                             max_output_bytes=args.max_output, force=args.force, progress=not args.quiet,
+                             figures=args.figures)
+    started = time.monotonic()
+    grader = Grader(course_dir, settings)
+    results = grader.grade(args.submissions, args.out, due, args.timestamps)
+    out = pathlib.Path(args.out or course_dir.root / "export")
+    print(summary_table(results))
+    print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("
+          + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
+    print(f"grades:   {out / 'grades.csv'}")
+    print(f"report:   {write_report(results, out / 'report.html')}")
+    print(f"feedback: {out / 'feedback'}")
+    for r in results:
+        if r.status != Status.GRADED:
+            print(f"  {r.student} {r.chapter.notebook if r.chapter else '-'}: {r.status}: {r.message}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    # nbgrader's own loggers are chatty; keep their warnings and errors only
-    for name in ("traitlets", "nbgrader"):
+    for name in ("traitlets", "nbgrader"):  # nbgrader's own loggers are chatty
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from autograde.grading import Course
+    from autograde.nbgrader_glue.coursedir import Course
 
     c = Course(args.course, args.db_url)
     if args.command == "release":
         for path in c.release():
             print(path)
     elif args.command == "grade":
-        from autograde.pipeline import Settings
-        from autograde.report import summary_table, write_report
-
-        settings = Settings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
-                            notebook_timeout=args.notebook_timeout,
-                            mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None,
-                            max_output_bytes=args.max_output, force=args.force, progress=not args.quiet,
-                            figures=args.figures)
-        due = None
-        if args.due:
-            from nbgrader.utils import parse_utc
-
-            due = parse_utc(args.due)
-        started = time.monotonic()
-        from autograde.pipeline import Grader
-
-        grader = Grader(c, settings)
-        results = grader.grade(args.submissions, args.out, due)
-        out = pathlib.Path(args.out or c.root / "export")
-        print(summary_table(results))
-        print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("
-              + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
-        print(f"grades:   {out / 'grades.csv'}")
-        print(f"report:   {write_report(results, out / 'report.html')}")
-        print(f"feedback: {out / 'feedback'}")
-        for r in results:
-            if r.status != "graded":
-                name = r.chapter.notebook if r.chapter else "-"
-                print(f"  {r.student} {name}: {r.status}: {r.message}", file=sys.stderr)
+        return _grade(c, args)
     elif args.command == "feedback":
-        for path in c.feedback():
+        from autograde.coordinator import Grader
+
+        for path in Grader(c).regenerate_feedback():
             print(path)
     elif args.command == "export":
-        print(c.export(args.out))
+        from autograde.coordinator import Grader
+
+        print(Grader(c).export(args.out))
     elif args.command == "sync":
-        from autograde.roundtrip import sync_chapters
+        from autograde.authoring.roundtrip import sync_chapters
 
         for path in sync_chapters(args.chapters or None):
             print(f"updated {path}")

@@ -26,8 +26,9 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde import course, synthetic  # noqa: E402
-from autograde.grading import Course  # noqa: E402
+from autograde import course  # noqa: E402
+from autograde.authoring import synthetic  # noqa: E402
+from autograde.nbgrader_glue.coursedir import Course  # noqa: E402
 
 
 def make_submissions(n: int, folder: pathlib.Path, seed: int = 0) -> list[tuple[str, course.Chapter, str]]:

@@ -2,5 +2,5 @@
 
 Instructors and CI only: this package is never imported by a chapter, never shipped
 in a release and never reachable from the built book. The nbgrader source notebooks
-take the body of each exercise from here (see ``autograde.assemble``).
+take the body of each exercise from here (see ``autograde.authoring.assemble``).
 """

@@ -22,7 +22,7 @@ def _tools_on_path():
 def released(tmp_path_factory):
     """A course directory with every chapter released: (Course, {chapter: released path})."""
     from autograde import course
-    from autograde.grading import Course
+    from autograde.nbgrader_glue.coursedir import Course
 
     c = Course(tmp_path_factory.mktemp("course") / "course")
     chapters = course.chapters()

@@ -18,7 +18,8 @@ import threading
 
 import pytest
 
-from autograde import assemble, course
+from autograde import course
+from autograde.authoring import assemble
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MIN_LINE = 16  # shorter lines ("return s", "else:") are too generic to be evidence

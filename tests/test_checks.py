@@ -5,7 +5,8 @@ that names it. The learner's functions are reached through the real boundary pro
 import numpy as np
 import pytest
 
-from autograde import course, synthetic
+from autograde import course
+from autograde.authoring import synthetic
 from autograde.boundary.trusted import loopback
 from autograde.checks import CheckFailed
 

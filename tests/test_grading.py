@@ -14,7 +14,8 @@ import zipfile
 import nbformat
 import pytest
 
-from autograde import course, synthetic
+from autograde import course
+from autograde.authoring import synthetic
 
 CHAPTERS = course.chapters()
 CH04 = next(c for c in CHAPTERS if c.number == 4)

@@ -17,8 +17,9 @@ import sys
 import nbformat
 import pytest
 
-from autograde import assemble, course
-from autograde.nbgrader_config import CODE_STUB
+from autograde import course
+from autograde.authoring import assemble
+from autograde.nbgrader_glue.config import CODE_STUB
 
 CHAPTERS = course.chapters()
 STUB_MESSAGE = ast.literal_eval(CODE_STUB.split("NotImplementedError(", 1)[1].rsplit(")", 1)[0])

@@ -7,7 +7,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograde import course, synthetic
+from autograde import course
+from autograde.authoring import synthetic
 from solutions import ch04
 from solutions.ch07 import (ARCHITECTURES, TASKS, encoder_decoder_forward, many_to_one_forward,
                             one_to_many_forward, rnn_step, softmax)

@@ -13,7 +13,8 @@ import time
 import nbformat
 import pytest
 
-from autograde import course, synthetic
+from autograde import course
+from autograde.authoring import synthetic
 
 CH04 = next(c for c in course.chapters() if c.number == 4)
 FULL = 8.0  # softmax 2 + rnn_cell_forward 3 + rnn_forward 3
@@ -228,7 +229,7 @@ def test_feedback_and_export_commands_redo_the_outputs(graded, released, tmp_pat
 # ---------------------------------------------------------------- crash-safe and repeatable
 def test_killed_run_resumes_without_losing_or_duplicating(released, tmp_path):
     c, _ = released
-    from autograde.grading import Course
+    from autograde.nbgrader_glue.coursedir import Course
 
     course_dir = tmp_path / "course"
     subs = tmp_path / "subs"
@@ -268,7 +269,7 @@ def test_killed_run_resumes_without_losing_or_duplicating(released, tmp_path):
 
 
 def test_manual_grades_survive_a_rerun_and_late_work_is_reported(released, tmp_path):
-    from autograde.grading import Course
+    from autograde.nbgrader_glue.coursedir import Course
 
     course_dir = tmp_path / "course"
     subs = tmp_path / "subs"

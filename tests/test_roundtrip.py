@@ -5,8 +5,9 @@ import importlib
 import nbformat
 import pytest
 
-from autograde import assemble, course
-from autograde.assemble import BEGIN_HIDDEN, BEGIN_SOLUTION
+from autograde import course
+from autograde.authoring import assemble
+from autograde.authoring.assemble import BEGIN_HIDDEN, BEGIN_SOLUTION
 
 CHAPTERS = course.chapters()
 

@@ -16,7 +16,8 @@ import time
 import nbformat
 import pytest
 
-from autograde import course, synthetic
+from autograde import course
+from autograde.authoring import synthetic
 
 CH04 = next(c for c in course.chapters() if c.number == 4)
 BIN = pathlib.Path(sys.executable).parent

@@ -8,7 +8,7 @@ from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, i
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text). The grading tests and the
-# benchmarks build wrong submissions from them (autograde.synthetic).
+# benchmarks build wrong submissions from them (autograde.authoring.synthetic).
 MISTAKES = {
     "softmax_wrong_axis": ("softmax", "axis=0", "axis=1"),
     "softmax_overflow": ("softmax", "np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),

@@ -11,7 +11,7 @@ from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, i
 from autograde.checks.ch04 import verify_cell_step
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
-# that exercise must catch and name (see autograde.synthetic).
+# that exercise must catch and name (see autograde.authoring.synthetic).
 MISTAKES = {
     "wax_before_waa": ("stack_weights", "[Waa, Wax]", "[Wax, Waa]"),
     "waa_from_the_end": ("unstack_weights", "Waa = Wa[:, :n_a].copy()", "Waa = Wa[:, -n_a:].copy()"),

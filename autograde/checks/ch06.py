@@ -17,7 +17,7 @@ from solutions import ch06 as ref
 from autograde.checks import call, close, diagnose, expect_array, fail, isolate, quiet_numpy
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
-# that exercise must catch and name (see autograde.synthetic).
+# that exercise must catch and name (see autograde.authoring.synthetic).
 MISTAKES = {
     "derivative_at_a_prev": ("rnn_cell_backward", "1 - a_next ** 2", "1 - a_prev ** 2"),
     "no_activation_derivative": ("rnn_cell_backward", "dz = da_next * (1 - a_next ** 2)", "dz = da_next"),

@@ -7,7 +7,7 @@ from solutions import ch07 as ref
 from autograde.checks import call, close, diagnose, expect_array, fail, isolate
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
-# that exercise must catch and name (see autograde.synthetic).
+# that exercise must catch and name (see autograde.authoring.synthetic).
 MISTAKES = {
     "translation_as_many_to_many": ("architectures", '"machine translation": "encoder-decoder"',
                                     '"machine translation": "many-to-many"'),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+COURSE_ID = "sequence-models-1"
+
 # What nbgrader puts where a solution was. The chapters' stubs are written the same
 # way, so that generating the student edition gives back the chapter exactly.
 CODE_STUB = (
@@ -37,7 +39,7 @@ def apply(c, config_file: str | None = None, db_url: str | None = None) -> None:
         c.Exchange.root = os.path.join(root, "exchange")
     if db_url:
         c.CourseDirectory.db_url = db_url
-    c.CourseDirectory.course_id = "sequence-models-1"
+    c.CourseDirectory.course_id = COURSE_ID
 
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.ClearSolutions.enforce_metadata = True
@@ -55,8 +57,8 @@ def apply(c, config_file: str | None = None, db_url: str | None = None) -> None:
     c.Autograde.create_student = True
 
     # Feedback shows each exercise's points and the checks' plain-words verdicts,
-    # never the hidden tests' code or the reference (see autograde.feedback).
-    from autograde.feedback import HideHiddenTests  # noqa: E402  (imported late: nbgrader loads this file)
+    # never the hidden tests' code or the reference (see autograde.outputs.feedback).
+    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file
     from nbgrader.preprocessors import GetGrades
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 

@@ -15,7 +15,7 @@ from autograde import course
 
 
 def release_copy(chapters: list[course.Chapter] | None = None) -> dict[course.Chapter, nbformat.NotebookNode]:
-    from autograde.grading import Course
+    from autograde.nbgrader_glue.coursedir import Course
 
     chapters = chapters or course.chapters()
     with tempfile.TemporaryDirectory(prefix="autograde-roundtrip-") as tmp:

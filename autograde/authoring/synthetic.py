@@ -14,13 +14,14 @@ import importlib
 
 import nbformat
 
-from autograde import assemble, course
+from autograde import course
+from autograde.authoring import assemble
 
 def answer(chapter: course.Chapter, exercise: str, mistake: str | None = None) -> str:
     """The body (dedented) a learner would write for ``exercise``."""
     reference = importlib.import_module(chapter.solutions_module)
     # a function's exercise is named after the function; a top-level answer after its
-    # cell's grade id, with its reference in cell_<grade id>() (see autograde.assemble)
+    # cell's grade id, with its reference in cell_<grade id>() (see autograde.authoring.assemble)
     fn = getattr(reference, exercise, None) or getattr(reference, f"cell_{exercise}")
     _, _, body = assemble._function_parts(fn)
     text = "\n".join(body)

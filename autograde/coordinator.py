@@ -1,0 +1,415 @@
+"""Grading a class: one coordinator, parallel sandboxed workers, one gradebook writer.
+
+    intake    (coordinator: find the submissions, hash each original and copy it
+               read-only into the course, tell notebooks from other files; all before
+               any learner code runs)
+    prepare   (coordinator: nbgrader's sanitize steps against the gradebook, hidden
+               test regions cut out, the plan of what to grade)
+    execute   (workers: each notebook in a fresh bubblewrap sandbox; the hidden checks
+               run in the worker and call the learner's functions across the boundary;
+               see autograde.execution and autograde.boundary)
+    save      (coordinator, the only writer: the trusted verdicts into the gradebook with
+               nbgrader's SaveAutoGrades, then a journal line with the scores it saved)
+    feedback  (workers render each page from a clean copy; the coordinator writes it)
+    export    (grades.csv, report.html)
+
+One submission never stops the others: whatever goes wrong while preparing, saving or
+rendering one submission marks that submission (with no points where there is no
+verdict) and the run goes on. The journal makes a run restartable.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+import nbformat
+
+from autograde import course
+from autograde.execution import workers
+from autograde.intake import collect, store, validate
+from autograde.nbgrader_glue import sanitize
+from autograde.nbgrader_glue.coursedir import Course
+from autograde.outputs import export, feedback
+from autograde.records import Result, Submission
+from autograde.saving import gradebook
+from autograde.saving.journal import Journal
+from autograde.settings import GradeSettings
+from autograde.status import Status
+
+log = logging.getLogger("autograde")
+RUN_PREFIX = "autograde-run-"
+
+
+class Progress:
+    """A progress bar with an ETA on a terminal; a line every 10 % elsewhere."""
+
+    def __init__(self, total: int, enabled: bool, stream=None):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        self.start = time.monotonic()
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_decile = -1
+
+    def line(self, label: str = "") -> str:
+        elapsed = time.monotonic() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        frac = self.done / self.total if self.total else 1.0
+        return (f"[{'#' * int(frac * 30):<30}] {self.done}/{self.total} {rate:.2f}/s "
+                f"ETA {int(eta // 60)}m{int(eta % 60):02d}s {label[:40]}")
+
+    def step(self, label: str = "") -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        frac = self.done / self.total
+        if self.tty:
+            self.stream.write("\r" + self.line(label).ljust(100) + ("\n" if self.done == self.total else ""))
+            self.stream.flush()
+        elif int(frac * 10) != self.last_decile:
+            self.last_decile = int(frac * 10)
+            print(self.line(label), file=self.stream, flush=True)
+
+
+@contextlib.contextmanager
+def run_folder():
+    """A temporary folder for one run, removed at its end; folders of runs whose
+    coordinator died are removed too."""
+    base = pathlib.Path(tempfile.gettempdir())
+    for old in base.glob(f"{RUN_PREFIX}*"):
+        pid = old.name.removeprefix(RUN_PREFIX).split("-")[0]
+        if pid.isdigit() and not pathlib.Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Grader:
+    def __init__(self, c: Course, settings: GradeSettings | None = None):
+        self.course = c
+        self.settings = settings or GradeSettings()
+        self.journal = Journal(c.root / "autograde-journal.jsonl")
+        self.config = c.config()
+        self.db_url = c.gradebook_url
+        self.timing: collections.Counter = collections.Counter()
+        self._released: dict = {}
+
+    # ------------------------------------------------------------ the run
+    def grade(self, source, out=None, due=None, timestamps=None) -> list[Result]:
+        out = pathlib.Path(out or self.course.root / "export")
+        with run_folder() as folder:
+            subs, results = collect.collect(source, folder, timestamps)
+            for p in results:
+                log.warning("%s: %s", p.student, p.message)
+            raw = self._intake(subs, results)
+            todo = self._todo([s for s in subs if s in raw], due, results)
+            if todo:
+                self._grade_all(todo, raw, results, out, folder, pathlib.Path(source).resolve())
+        t0 = time.monotonic()
+        self.export(out, results)
+        self.timing["export"] += time.monotonic() - t0
+        return results
+
+    def _intake(self, subs: list[Submission], results: list[Result]) -> dict:
+        """Hash and copy every original read-only, before any learner code runs."""
+        raw = {}
+        for sub in subs:
+            try:
+                raw[sub] = store.store(sub, self.course.root)
+            except OSError as exc:
+                results.append(Result(sub.student, sub.chapter, Status.UNREADABLE,
+                                      message=f"the file cannot be read: {exc}"[:300]))
+        return raw
+
+    def _todo(self, subs: list[Submission], due, results: list[Result]) -> list[Submission]:
+        chapters = sorted({s.chapter for s in subs}, key=lambda ch: ch.number)
+        missing = [ch for ch in chapters if not self.course.released(ch)]
+        if missing:
+            self.course.release(missing)
+        if due is not None:
+            with self.course.gradebook() as gb:
+                for ch in chapters:
+                    gb.update_or_create_assignment(ch.assignment, duedate=due)
+        done = {} if self.settings.force else self.journal.entries()
+        todo = []
+        with self.course.gradebook() as gb:
+            for sub in subs:
+                entry = done.get((sub.student, sub.chapter.assignment))
+                if entry and entry.get("sha256") == sub.sha256 and entry.get("done"):
+                    results.append(self._from_journal(sub.student, sub.chapter, entry, gb))
+                else:
+                    todo.append(sub)
+        if len(todo) < len(subs):
+            log.info("%d submissions already graded (journal), %d to grade", len(subs) - len(todo), len(todo))
+        return todo
+
+    def _grade_all(self, todo, raw, results, out, folder, source) -> None:
+        hidden = [str(self.course.root), str(out), str(folder), str(source)]
+        worker_settings = self.settings.worker_settings(hidden)
+        progress = Progress(len(todo), self.settings.progress)
+        starting = concurrent.futures.ThreadPoolExecutor(1).submit(workers.start_cluster, self.settings.workers,
+                                                                     self.settings.scheduler)
+        self.shared = gradebook.SharedGradebook(self.db_url)
+        self.shared.patch()
+        dispatch = _Dispatch(self, starting, worker_settings)
+        try:
+            for sub in todo:
+                t0 = time.monotonic()
+                prepared = self._prepare(sub, raw.pop(sub))
+                self.timing["prepare"] += time.monotonic() - t0
+                if isinstance(prepared, Result):
+                    results.append(self._zero(sub, prepared))
+                    progress.step(sub.student)
+                else:
+                    dispatch.submit(sub, *prepared)
+            dispatch.collect(results, progress)
+        finally:
+            t0 = time.monotonic()
+            self.shared.close()
+            dispatch.close()
+            self.timing["stop workers"] += time.monotonic() - t0
+
+    # ------------------------------------------------------------ prepare
+    def _prepare(self, sub: Submission, raw: bytes):
+        """(sanitized notebook, plan, resources, warnings), or a Result for what cannot be graded."""
+        ch = sub.chapter
+        problem = validate.problem(raw)
+        if problem:
+            return Result(sub.student, ch, Status.UNREADABLE, message=problem)
+        try:
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            with self.shared as gb:
+                gb.update_or_create_student(sub.student)
+                stamp = _utc(sub.timestamp)
+                gb.update_or_create_submission(ch.assignment, sub.student, **({"timestamp": stamp} if stamp else {}))
+            resources = {"nbgrader": {"notebook": ch.notebook, "assignment": ch.assignment, "student": sub.student,
+                                      "db_url": self.db_url}, "metadata": {"path": str(sub.copy.parent)}}
+            nb, warnings = sanitize.sanitize(nb, resources, self.config, self._release_of(ch))
+            sanitize.strip_hidden_tests(nb)
+        except Exception as exc:  # noqa: BLE001 - nbgrader refuses the notebook's structure
+            return Result(sub.student, ch, Status.UNREADABLE,
+                          message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells
+                     if c.metadata.get("nbgrader", {}).get("grade")]
+        skip = sanitize.skippable(nb, ch, self.course.released_path(ch))
+        plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip}
+        return nb, plan, resources, list(sub.warnings) + warnings
+
+    def _release_of(self, ch: course.Chapter):
+        if ch.assignment not in self._released:
+            self._released[ch.assignment] = nbformat.read(self.course.released_path(ch), as_version=4)
+        return self._released[ch.assignment]
+
+    # ------------------------------------------------------------ save
+    def save(self, sub: Submission, nb, resources: dict, warnings: list[str], value: dict):
+        """The trusted verdicts of one run into the gradebook; the Result and the feedback
+        job (notebook JSON, nbgrader resources) for it."""
+        plog = logging.getLogger(f"autograde.save.{sub.student}")
+        gradebook.save(self.config, nb, resources, value["verdicts"], plog)
+        status = Status(value["status"])
+        warnings = warnings + list(value.get("warnings", []))
+        executed = nbformat.from_dict(json.loads(value["nb"]))
+        if any(c.metadata.get("autograde_truncated") for c in executed.cells if c.cell_type == "code"):
+            warnings.append("a cell printed too much output; it was cut")
+        if any(o.get("ename") == "MemoryError" for c in executed.cells if c.cell_type == "code"
+               for o in c.get("outputs", [])):
+            warnings.append(f"the notebook ran out of memory (limit {(self.settings.mem_limit or 0) / 2**30:g} GiB)")
+        if status == Status.GRADED and warnings:
+            status = Status.WARNINGS
+        with self.shared as gb:
+            r = self.course.result(sub.student, sub.chapter, gb)
+            r.seconds_late = float(gb.find_submission(sub.chapter.assignment, sub.student).total_seconds_late or 0)
+        r.status, r.message, r.worker = status, value["message"] or "; ".join(dict.fromkeys(warnings)), value["worker"]
+        r.verdicts = {g.removeprefix("test_"): v for g, v in value["verdicts"].items()}
+        r.diagnoses = [f"{name}: {v['diagnosis']}"[:300] for name, v in r.verdicts.items() if v.get("diagnosis")]
+        clean = feedback.clean_notebook(nb, executed, self._released_markdown(sub.chapter))
+        path = self.course.root / "autograded" / sub.student / sub.chapter.assignment / sub.chapter.path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(gradebook.dumps(clean))
+        return r, self._feedback_job(sub.student, sub.chapter, clean, r)
+
+    def _released_markdown(self, ch: course.Chapter) -> frozenset:
+        return frozenset(c.source for c in self._release_of(ch).cells if c.cell_type == "markdown")
+
+    def _feedback_job(self, student: str, ch: course.Chapter, clean, r: Result) -> tuple[str, dict]:
+        from nbgrader.preprocessors import GetGrades
+
+        res = {"nbgrader": {"notebook": ch.notebook, "assignment": ch.assignment, "student": student,
+                            "db_url": self.db_url}}
+        nb, res = GetGrades(config=self.config).preprocess(nbformat.from_dict(clean), res)
+        nb.cells.insert(0, feedback.summary_cell(r))
+        return gradebook.dumps(nb), res["nbgrader"]
+
+    def _zero(self, sub: Submission, r: Result) -> Result:
+        """No verdict at all: every grade 0 in the gradebook, and a journal line."""
+        with self.shared as gb:
+            gradebook.save_zeros(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
+            full = self.course.result(sub.student, sub.chapter, gb)
+        r.max_score, r.exercises, r.points = full.max_score, full.exercises, full.points
+        self.record(sub, r)
+        return r
+
+    def record(self, sub: Submission, r: Result) -> None:
+        with self.shared as gb:
+            scores = gradebook.scores_of(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
+        self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
+                             "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
+                             "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
+                             "worker": r.worker, "done": True})
+
+    # ------------------------------------------------------------ after grading
+    def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
+        r = self.course.result(student, ch, gb)  # scores from the gradebook (manual grades too)
+        r.status, r.message = Status(entry["status"]), entry.get("message", "")
+        r.seconds_late = entry.get("seconds_late", 0.0)
+        r.diagnoses, r.verdicts = entry.get("diagnoses", []), entry.get("verdicts", {})
+        return r
+
+    def results_from_records(self) -> list[Result]:
+        """Every submission in the journal, with its scores as the gradebook has them now."""
+        results = []
+        with self.course.gradebook() as gb:
+            for (student, assignment), entry in sorted(self.journal.entries().items()):
+                try:
+                    results.append(self._from_journal(student, course.by_assignment(assignment), entry, gb))
+                except Exception:  # noqa: BLE001 - a chapter or submission since removed
+                    continue
+        return results
+
+    def regenerate_feedback(self) -> list[pathlib.Path]:
+        written = []
+        for r in self.results_from_records():
+            path = self.course.root / "autograded" / r.student / r.chapter.assignment / r.chapter.path.name
+            if not path.exists():
+                continue
+            nb_json, res = self._feedback_job(r.student, r.chapter, nbformat.read(path, as_version=4), r)
+            page = self.course.feedback_file(r.student, r.chapter)
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(feedback.render(nb_json, res))
+            written.append(page)
+        return written
+
+    def export(self, out, results: list[Result] | None = None) -> pathlib.Path:
+        out = pathlib.Path(out or self.course.root / "export")
+        return export.write_grades(self.results_from_records() if results is None else results, out,
+                                   self.course.feedback_file)
+
+
+class _Dispatch:
+    """The coordinator's side of the workers: submits notebooks as soon as the cluster
+    is up, and turns every completed task into saved grades, a feedback page and a
+    journal line; a failure of one submission is that submission's alone."""
+
+    def __init__(self, grader: Grader, starting, worker_settings: dict):
+        self.g, self.starting, self.settings = grader, starting, worker_settings
+        self.client = self.cluster = None
+        self.waiting: list = []
+        self.meta: dict = {}
+        self.pending = None
+
+    def _ready(self, block: bool) -> bool:
+        if self.client is None and (block or self.starting.done()):
+            from dask.distributed import as_completed
+
+            t0 = time.monotonic()
+            self.client, self.cluster = self.starting.result()
+            self.g.timing["wait for workers"] += time.monotonic() - t0
+            self.pending = as_completed()
+            for address in self.client.scheduler_info()["workers"]:
+                self.client.submit(workers.warm_up, self.settings, workers=[address], pure=False)
+        return self.client is not None
+
+    def submit(self, sub, nb, plan, resources, warnings) -> None:
+        self.waiting.append((sub, nb, plan, resources, warnings))
+        if self._ready(block=False):
+            self._flush()
+
+    def _flush(self) -> None:
+        for sub, nb, plan, resources, warnings in self.waiting:
+            fut = self.client.submit(workers.grade_notebook, gradebook.dumps(nb), plan, self.settings, pure=False)
+            self.meta[fut.key] = ("execute", sub, (nb, resources, warnings))
+            self.pending.add(fut)
+        self.waiting.clear()
+
+    def collect(self, results: list[Result], progress: Progress) -> None:
+        self._ready(block=True)
+        self._flush()
+        for fut in self.pending:
+            kind, sub, data = self.meta.pop(fut.key)
+            try:
+                value = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker, a task that failed
+                value = exc
+            if kind == "execute":
+                self._executed(sub, data, value, results)
+                progress.step(sub.student)
+            else:
+                self._rendered(sub, data, value)
+
+    def _executed(self, sub, data, value, results) -> None:
+        nb, resources, warnings = data
+        t0 = time.monotonic()
+        try:
+            if isinstance(value, BaseException):
+                raise RuntimeError(f"the grading worker was lost ({type(value).__name__}: {value})")
+            r, job = self.g.save(sub, nb, resources, warnings, value)
+            self.g.timing["execute (workers)"] += value["seconds"]
+        except Exception as exc:  # noqa: BLE001 - fail closed: no verdict, no points
+            log.error("%s %s: %s", sub.student, sub.chapter.assignment, exc)
+            r = self.g._zero(sub, Result(sub.student, sub.chapter, Status.CRASHED,
+                                         message=f"no verdict could be saved ({exc}); it scored 0"[:300]))
+            results.append(r)
+            return
+        finally:
+            self.g.timing["save"] += time.monotonic() - t0
+        results.append(r)
+        fut = self.client.submit(workers.render_feedback, *job, pure=False)
+        self.meta[fut.key] = ("feedback", sub, r)
+        self.pending.add(fut)
+
+    def _rendered(self, sub, r: Result, value) -> None:
+        t0 = time.monotonic()
+        try:
+            if isinstance(value, BaseException):
+                raise value
+            page = self.g.course.feedback_file(sub.student, sub.chapter)
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(value)
+        except Exception as exc:  # noqa: BLE001 - the grades stand; the page is missing
+            r.status = Status.WARNINGS if r.status == Status.GRADED else r.status
+            r.message = "; ".join(filter(None, [r.message, f"the feedback page could not be made ({exc})"[:200]]))
+        self.g.record(sub, r)
+        self.g.timing["write feedback"] += time.monotonic() - t0
+
+    def close(self) -> None:
+        if self.client is None and not self.starting.cancel():
+            with contextlib.suppress(Exception):
+                self.client, self.cluster = self.starting.result()
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _utc(stamp: str | None):
+    if not stamp:
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(stamp)
+    except Exception:  # noqa: BLE001 - an unreadable time is no time
+        log.warning("cannot read the submission time %r; it is ignored", stamp)
+        return None

@@ -1,0 +1,186 @@
+"""Grading workers on dask.distributed, and what each worker process does.
+
+The coordinator runs a LocalCluster (one single-threaded worker process per core by
+default) or connects to an existing cluster (``--scheduler``). A LocalCluster speaks
+TLS with a temporary certificate that only the coordinator and its workers hold, on
+loopback, so nobody else on the machine can reach it; learners' kernels have no
+network at all. A worker that dies is restarted by its nanny; the scheduler gives its
+notebook to another worker once (``allowed-failures``) and then reports it lost, and the
+coordinator then scores that notebook 0 with status ``crashed``.
+
+Each worker process keeps a :class:`SandboxPool`: the sandbox for its next notebook is
+started while the current one runs, so a notebook never waits for its kernel's imports.
+A local worker watches its parent: if the coordinator dies (even by ``kill -9``) the
+worker kills its sandboxes, removes its folder and exits, so nothing outlives a run.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pathlib
+import queue
+import shutil
+import socket
+import tempfile
+import threading
+import time
+
+import nbformat
+
+from autograde.execution.runner import NotebookRun, Plan, RunSettings
+from autograde.execution.sandbox import Limits, SandboxFactory
+
+log = logging.getLogger("autograde")
+
+
+# ---------------------------------------------------------------- in each worker process
+class SandboxPool:
+    """This process's sandboxes: one ready ahead. Sandboxes are started from one
+    long-lived thread, because ``bwrap --die-with-parent`` ties a sandbox's life to the
+    thread that started it."""
+
+    def __init__(self, factory: SandboxFactory):
+        self.factory = factory
+        self._requests: queue.Queue = queue.Queue()
+        self._launcher = threading.Thread(target=self._launch, name="sandbox-launcher", daemon=True)
+        self._launcher.start()
+        self._next = None
+        self._lock = threading.Lock()
+        self.live: set = set()
+
+    def _launch(self) -> None:
+        while True:
+            reply = self._requests.get()
+            try:
+                reply.put(self.factory.start())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                reply.put(exc)
+
+    def _start(self):
+        reply: queue.Queue = queue.Queue()
+        self._requests.put(reply)
+        sandbox = reply.get()
+        if isinstance(sandbox, BaseException):
+            raise sandbox
+        self.live.add(sandbox)
+        return sandbox
+
+    def take(self):
+        """A started sandbox for the next notebook; the one after is started at once."""
+        with self._lock:
+            sandbox = self._next if self._next is not None and self._next.alive() else self._start()
+            self._next = self._start()
+            return sandbox
+
+    def prime(self) -> None:
+        """Start the sandbox for the first notebook now."""
+        with self._lock:
+            if self._next is None:
+                self._next = self._start()
+
+    def close(self) -> None:
+        with self._lock:
+            for sandbox in list(self.live):
+                sandbox.kill()
+            self.live.clear()
+            self._next = None
+
+
+_STATE: dict = {"pool": None, "key": None, "dir": None}
+_STATE_LOCK = threading.Lock()
+
+
+def _pool(settings: dict) -> SandboxPool:
+    key = (settings.get("memory"), settings.get("figures"), settings.get("max_output_bytes"),
+           tuple(settings.get("hidden", [])))
+    with _STATE_LOCK:
+        if _STATE["pool"] is None or _STATE["key"] != key:
+            if _STATE["pool"] is not None:
+                _STATE["pool"].close()
+            if _STATE["dir"] is None:
+                _STATE["dir"] = pathlib.Path(tempfile.mkdtemp(prefix=f"autograde-worker-{os.getpid()}-"))
+                atexit.register(_cleanup)
+            limits = Limits(memory=settings.get("memory"),
+                            cpu_seconds=int(settings.get("notebook_timeout", 600)) + 60)
+            factory = SandboxFactory(_STATE["dir"], limits, figures=bool(settings.get("figures")),
+                                     max_output_bytes=int(settings.get("max_output_bytes", 100_000)),
+                                     hidden=list(settings.get("hidden", [])))
+            _STATE["pool"], _STATE["key"] = SandboxPool(factory), key
+        return _STATE["pool"]
+
+
+def _cleanup() -> None:
+    if _STATE["pool"] is not None:
+        _STATE["pool"].close()
+    if _STATE["dir"] is not None:
+        shutil.rmtree(_STATE["dir"], ignore_errors=True)
+
+
+def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
+    """Run and grade one sanitized notebook (a dask task: plain data in and out)."""
+    run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")})
+    sandbox = _pool(settings).take()
+    try:
+        result = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox).run()
+    finally:
+        sandbox.kill()
+        _STATE["pool"].live.discard(sandbox)
+    result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return result
+
+
+def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
+    from autograde.outputs import feedback
+
+    return feedback.render(nb_json, nbgrader_resources)
+
+
+def warm_up(settings: dict) -> int:
+    """Start this worker's first sandbox and import what grading needs, ahead of the first notebook."""
+    import importlib
+
+    from autograde import course
+    from autograde.outputs import feedback
+
+    _pool(settings).prime()
+    for ch in course.chapters():
+        importlib.import_module(ch.checks_module)
+    feedback._exporter()
+    return os.getpid()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.25)
+        if os.getppid() != parent:  # the coordinator is gone: leave nothing behind
+            _cleanup()
+            os._exit(3)
+
+
+def dask_setup(worker=None) -> None:
+    """Run by every worker of a LocalCluster as it starts (its preload)."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def dask_teardown(worker=None) -> None:
+    _cleanup()
+
+
+# ---------------------------------------------------------------- on the coordinator
+def start_cluster(workers: int, scheduler: str | None):
+    """(client, cluster or None): a TLS LocalCluster of ``workers`` processes (0: one per
+    core), or a client of the cluster at ``scheduler``."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout=60), None
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.core",
+                 "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    dask.config.set({"distributed.scheduler.allowed-failures": 1})
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None, memory_limit=0, security=True,
+                           silence_logs=logging.ERROR, preload=["autograde.execution.workers"])
+    return Client(cluster), cluster

@@ -1,0 +1,27 @@
+"""Keep each original: hashed, and copied read-only into the course directory, before
+any learner code runs. What is graded is that copy; the original is never written to."""
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import stat
+
+from autograde.records import Submission
+
+
+def store(sub: Submission, course_root: pathlib.Path) -> bytes:
+    """Copy ``sub``'s file to ``<course>/submitted/<student>/<chNN>/<notebook>.ipynb``
+    (mode 0444), set its hash and copy path, and return its bytes."""
+    raw = sub.path.read_bytes()
+    sub.sha256 = hashlib.sha256(raw).hexdigest()
+    dest = course_root / "submitted" / sub.student / sub.chapter.assignment / sub.chapter.path.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for old in dest.parent.iterdir():  # a previous intake of this student's chapter
+        old.chmod(stat.S_IWUSR | stat.S_IRUSR)
+        old.unlink()
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    with os.fdopen(fd, "wb") as f:
+        f.write(raw)
+    sub.copy = dest
+    return raw

@@ -1,0 +1,217 @@
+"""What learners see in their feedback: points and plain words, never hidden code, never
+anything that runs.
+
+The page is nbgrader's feedback template over a clean copy of the graded notebook, made
+on the trusted side: the cells' sources, and of their outputs only text, PNG images
+that really are PNG, and errors as text. Learner HTML, SVG, Markdown output and
+JavaScript are dropped; Markdown cells are rendered and then sanitized (nbconvert's
+``sanitize_html``, bleach); the page carries a Content-Security-Policy that allows no
+script at all. At the top, a summary table built here from the gradebook's scores and
+the hidden checks' messages (escaped text).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import os
+import re
+
+import nbformat
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from autograde.authoring.assemble import BEGIN_HIDDEN, strip_hidden
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+             "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody",
+             "td", "tfoot", "th", "thead", "tr", "ul"]
+SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt", "width", "height"],
+                   "td": ["align", "style"], "th": ["align", "style"]}
+MAX_TEXT = 20_000  # characters of one text output kept in the feedback
+MAX_PNG = 2 * 2**20
+CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+       "img-src data:; font-src data:\">")
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For nbgrader's own ``generate_feedback`` (the formgrader's button): remove hidden
+    test code and traceback lines from graded notebooks."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        had_hidden = BEGIN_HIDDEN in cell.source
+        cell.source = strip_hidden(cell.source)
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and (had_hidden or utils.is_grade(cell)):
+                out["traceback"] = [f"{out.get('ename', 'Error')}: {_ANSI.sub('', str(out.get('evalue', '')))}"]
+        return cell, resources
+
+
+def clean_html(fragment) -> str:
+    """HTML with nothing that runs: formatting tags only, links to http(s) and mailto,
+    images from data: URIs only, no style beyond text alignment, no script, no event
+    attribute (bleach)."""
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+
+    return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+                        protocols=["http", "https", "mailto", "data"], strip=True,
+                        css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+
+
+# ---------------------------------------------------------------- the clean notebook
+def _text(value) -> str:
+    if isinstance(value, list):
+        value = "".join(str(v) for v in value)
+    text = _ANSI.sub("", str(value))
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "\n[... cut]"
+
+
+def _png(value) -> str | None:
+    if not isinstance(value, str) or len(value) > MAX_PNG * 4 // 3 + 16:
+        return None
+    try:
+        raw = base64.b64decode(value.replace("\n", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return value.replace("\n", "") if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+def _clean_output(out, graded: bool):
+    kind = out.get("output_type")
+    if kind == "stream":
+        name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=_text(out.get("text", "")))
+    if kind in ("execute_result", "display_data"):
+        data = {}
+        if "text/plain" in out.get("data", {}):
+            data["text/plain"] = _text(out["data"]["text/plain"])
+        png = _png(out.get("data", {}).get("image/png"))
+        if png:
+            data["image/png"] = png
+        if not data:
+            return None
+        if kind == "execute_result":
+            return nbformat.v4.new_output(kind, data=data, execution_count=None)
+        return nbformat.v4.new_output(kind, data=data)
+    if kind == "error":
+        ename, evalue = _text(out.get("ename", "Error"))[:100], _text(out.get("evalue", ""))
+        trace = [f"{ename}: {evalue}"] if graded else [_text(line) for line in out.get("traceback", [])][:60]
+        return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=trace)
+    return None
+
+
+def clean_notebook(sanitized, executed, released_markdown: frozenset = frozenset()):
+    """The feedback's notebook (also what goes to ``autograded/`` for the formgrader): the
+    cells and nbgrader metadata of ``sanitized`` (the trusted copy), with the outputs of
+    ``executed`` (from the kernel) filtered to plain text and images, and every Markdown
+    cell that is not the course's own (``released_markdown``) cleaned of HTML that runs."""
+    nb = nbformat.v4.new_notebook(metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+    ran = executed.cells if len(executed.cells) == len(sanitized.cells) else [None] * len(sanitized.cells)
+    for cell, run in zip(sanitized.cells, ran):
+        meta = {"nbgrader": dict(cell.metadata["nbgrader"])} if "nbgrader" in cell.metadata else {}
+        if cell.cell_type == "markdown":
+            source = str(cell.source)
+            nb.cells.append(nbformat.v4.new_markdown_cell(
+                source if source in released_markdown else clean_html(source), metadata=meta))
+        elif cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(strip_hidden(str(cell.source)), metadata=meta)
+            outputs = run.get("outputs", []) if run is not None else []
+            new.outputs = [o for o in (_clean_output(out, utils.is_grade(cell)) for out in outputs[:500]) if o]
+            count = run.get("execution_count") if run is not None else None
+            new.execution_count = count if isinstance(count, int) else None
+            nb.cells.append(new)
+    return nb
+
+
+def summary_cell(result) -> nbformat.NotebookNode:
+    """A Markdown cell for the top of the feedback: every exercise with its points and,
+    when it lost points, why, in the checks' plain words (escaped)."""
+
+    def esc(text) -> str:
+        return html.escape(str(text)).replace("|", "&#124;").replace("\n", " ").replace("*", "&#42;") \
+            .replace("_", "&#95;").replace("`", "&#96;").replace("[", "&#91;").replace("\\", "&#92;")
+
+    rows = ["| Exercise | Points | Result |", "| --- | --- | --- |"]
+    for name, score in result.exercises.items():
+        points = result.points.get(name, 0)
+        shown = "" if score is None else f"{float(score):g} / {float(points):g}"
+        message = (result.verdicts.get(name) or {}).get("message", "no verdict")
+        rows.append(f"| {esc(name)} | {shown} | {esc(message)} |")
+    lines = [f"## Your results: {result.score:g} / {result.max_score:g}", ""]
+    if str(result.status) != "graded":
+        lines += [f"**Status:** {esc(result.status)}. {esc(result.message)}", ""]
+    if result.seconds_late:
+        lines += [f"Submitted {result.seconds_late / 3600:.1f} hours after the due date.", ""]
+    lines += rows
+    lines += ["", "Each exercise is graded on its own: a mistake in one function does not cost the points "
+                  "of the functions that call it. The hidden checks run your functions on random inputs of "
+                  "many sizes; where one failed, the message above says what your result looks like."]
+    return nbformat.v4.new_markdown_cell("\n".join(lines))
+
+
+# ---------------------------------------------------------------- rendering
+_EXPORTER = None
+
+
+def _exporter():
+    """nbgrader's feedback exporter, made once per process (compiling its templates
+    costs more than rendering a page), with sanitizing on."""
+    global _EXPORTER
+    if _EXPORTER is None:
+        from nbconvert.exporters import HTMLExporter
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from traitlets.config import Config
+
+        import nbgrader.converters as conv
+
+        class FeedbackExporter(HTMLExporter):
+            """HTMLExporter without its BeautifulSoup pass, which re-parses the whole page to
+            add alt texts and tab stops to JupyterLab markup (more than half the time of a
+            page; the feedback uses nbgrader's classic template). The alt text is added here."""
+
+            _highlighted: dict = {}
+
+            def from_notebook_node(self, nb, resources=None, **kw):
+                highlight = Highlight2HTML(pygments_lexer="ipython3", parent=self)
+                cache = self._highlighted
+
+                def highlight_code(source, language=None, metadata=None):
+                    # every learner's notebook repeats the chapter's code cells: highlight
+                    # each distinct source once per process (pygments is most of a page's cost)
+                    key = (source, language)
+                    if key not in cache:
+                        if len(cache) > 20000:
+                            cache.clear()
+                        cache[key] = highlight(source, language)
+                    return cache[key]
+
+                self.register_filter("highlight_code", highlight_code)
+                self.register_filter("clean_html", clean_html)  # nbconvert's drops headings and paragraphs
+                page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+                page = re.sub(r"<img(?![^>]*\balt=)", '<img alt="figure drawn by the notebook"', page)
+                return page, resources
+
+        base = os.path.dirname(conv.__file__)
+        c = Config()
+        c.HTMLExporter.template_name = "feedback"
+        c.HTMLExporter.sanitize_html = True
+        c.HTMLExporter.extra_template_basedirs = [os.path.abspath(os.path.join(
+            base, "..", "server_extensions", "formgrader", "templates"))]
+        c.HTMLExporter.extra_template_paths = [os.path.abspath(os.path.join(
+            base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
+        _EXPORTER = FeedbackExporter(config=c)
+    return _EXPORTER
+
+
+def render(nb_json: str, nbgrader_resources: dict) -> str:
+    """The feedback page of a clean feedback notebook (see ``clean_notebook``), given the
+    grade information the coordinator read from the gradebook."""
+    nb = nbformat.v4.nbjson.reads(nb_json)
+    page, _ = _exporter().from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
+    page = re.sub(r"<script\b.*?</script>", "", page, flags=re.S | re.I)  # the template's MathJax loader
+    return page.replace("<head>", "<head>\n" + CSP, 1)

@@ -1,0 +1,32 @@
+"""The options of a grading run, declared once (the command line fills them in)."""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class GradeSettings:
+    workers: int = 0
+    """parallel worker processes on this machine (0: one per core)"""
+    scheduler: str | None = None
+    """address of a running dask scheduler (tcp://host:port) to grade on its workers instead"""
+    cell_timeout: int = 60
+    """seconds one cell, or one exercise's hidden check, may run"""
+    notebook_timeout: int = 600
+    """seconds one notebook may run in all"""
+    mem_limit: int | None = 2 * 2**30
+    """bytes of address space per learner's kernel (None: no limit)"""
+    max_output_bytes: int = 100_000
+    """bytes of output one cell may keep"""
+    force: bool = False
+    """grade again what the journal says is already graded"""
+    progress: bool = True
+    """print a progress bar"""
+    figures: bool = False
+    """rasterize figures into the feedback (and run the figure cells that grading can skip)"""
+
+    def worker_settings(self, hidden: list[str]) -> dict:
+        """What every worker needs, as plain data; ``hidden``: folders no sandbox may see."""
+        return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
+                "memory": self.mem_limit, "max_output_bytes": self.max_output_bytes, "figures": self.figures,
+                "hidden": sorted(hidden)}
