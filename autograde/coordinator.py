@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 
 import nbformat
 
@@ -46,6 +47,9 @@ from autograde.settings import GradeSettings
 from autograde.status import Status
 
 log = logging.getLogger("autograde")
+# nbgrader's add_submission touches a relationship before the new row is in the session;
+# SQLAlchemy 2 warns about it on every new submission (the rows are written all the same)
+warnings.filterwarnings("ignore", message=".*not in session.*add operation along.*")
 RUN_PREFIX = "autograde-run-"
 
 
@@ -337,9 +341,9 @@ class _Dispatch:
             self._flush()
 
     def _flush(self) -> None:
-        for sub, nb, plan, resources, warnings in self.waiting:
+        for sub, nb, plan, resources, repairs in self.waiting:
             fut = self.client.submit(workers.grade_notebook, gradebook.dumps(nb), plan, self.settings, pure=False)
-            self.meta[fut.key] = ("execute", sub, (nb, resources, warnings))
+            self.meta[fut.key] = ("execute", sub, (nb, resources, repairs))
             self.pending.add(fut)
         self.waiting.clear()
 

@@ -13,7 +13,6 @@ import pathlib
 import re
 import shutil
 import socketserver
-import textwrap
 import threading
 
 import pytest

@@ -2,7 +2,6 @@
 separate processes on loopback, and into a real PostgreSQL gradebook."""
 from __future__ import annotations
 
-import csv
 import glob
 import json
 import os
@@ -16,6 +15,7 @@ import time
 import nbformat
 import pytest
 
+import helpers
 from autograde import course
 from autograde.authoring import synthetic
 
@@ -44,11 +44,8 @@ def make_class(folder: pathlib.Path) -> dict[str, float]:
 
 
 def grade(course_dir, subs, out, *extra):
-    proc = subprocess.run([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
-                           "--out", str(out), *extra], capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(pathlib.Path(out) / "grades.csv") as f:
-        return {r["student_id"]: r for r in csv.DictReader(f)}
+    rows, _ = helpers.grade(course_dir, subs, out, *extra)
+    return {student: r for (student, _), r in rows.items()}
 
 
 @pytest.fixture

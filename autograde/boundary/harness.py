@@ -28,8 +28,10 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 
 if __package__:  # part of the package, on the trusted side (the loopback used by the tests)
     from . import wire
@@ -42,6 +44,14 @@ _state = {"channel": None, "saved": {}, "namespace": None}
 
 
 # ---------------------------------------------------------------- serving the grader
+class _CallTimeout(BaseException):
+    """Raised in the learner's code by the timer of a call that ran out of time."""
+
+
+def _on_time(*_):
+    raise _CallTimeout()
+
+
 def serve(namespace: dict | None = None, channel: socket.socket | None = None) -> None:
     """Answer requests until the grader says "end". In the kernel both arguments come
     from the kernel (the user namespace) and from start-up (the side channel)."""
@@ -53,32 +63,44 @@ def serve(namespace: dict | None = None, channel: socket.socket | None = None) -
         from IPython import get_ipython
 
         _state["namespace"] = get_ipython().user_ns
-    chan, ns = _state["channel"], _state["namespace"]
+    in_main = threading.current_thread() is threading.main_thread()
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # a late interrupt must not cut a message
+    try:
+        _serve(_state["channel"], _state["namespace"], in_main)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, saved)
+
+
+def _serve(chan, ns, timers: bool) -> None:
     wire.send(chan, {"op": "ready"})
     while True:
-        msg = {}
         try:
             msg = wire.recv(chan)
-            op = msg.get("op")
-            if op == "end":
-                wire.send(chan, {"ok": True, "seq": msg.get("seq")})
-                return
-            reply = _handle(op, msg, ns)
-        except KeyboardInterrupt:
-            reply = {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "interrupted"}}
-        except wire.WireError as exc:
-            reply = {"ok": False, "error": {"type": "WireError", "message": str(exc)}}
         except (EOFError, OSError):  # the grader has gone
             return
+        except wire.WireError as exc:
+            wire.send(chan, {"ok": False, "error": {"type": "WireError", "message": str(exc)}})
+            continue
+        if msg.get("op") == "end":
+            wire.send(chan, {"ok": True, "seq": msg.get("seq")})
+            return
+        try:
+            reply = _handle(msg.get("op"), msg, ns, timers)
+        except wire.WireError as exc:
+            reply = {"ok": False, "error": {"type": "WireError", "message": str(exc)}}
         reply["seq"] = msg.get("seq")
-        wire.send(chan, reply)
+        try:
+            wire.send(chan, reply)
+        except OSError:
+            return
 
 
-def _handle(op, msg, ns) -> dict:
+def _handle(op, msg, ns, timers: bool = False) -> dict:
     if op == "describe":
         return _describe(ns.get(msg.get("name"), _MISSING))
     if op == "call":
-        return _call(ns, msg)
+        return _call(ns, msg, timers)
     if op == "stand_in":
         for name in msg.get("names", []):
             if name not in _state["saved"]:
@@ -112,7 +134,7 @@ def _describe(value) -> dict:
         return {"kind": "unsupported", "type": type(value).__name__, "message": str(exc)}
 
 
-def _call(ns, msg) -> dict:
+def _call(ns, msg, timers: bool) -> dict:
     fn = ns.get(msg.get("name"), _MISSING)
     if not callable(fn):
         return {"ok": False, "error": {"type": "NameError", "message": f"{msg.get('name')!r} is not a function"}}
@@ -120,12 +142,22 @@ def _call(ns, msg) -> dict:
     kwargs = wire.decode(msg.get("kwargs", {"D": []}), remote=_proxy)
     if not (isinstance(args, list) and isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)):
         raise wire.WireError("a call needs a list of arguments and a dict of keyword arguments")
+    seconds = msg.get("seconds")
+    timed = timers and isinstance(seconds, (int, float)) and seconds > 0
     try:
+        if timed:
+            signal.signal(signal.SIGALRM, _on_time)
+            signal.setitimer(signal.ITIMER_REAL, float(seconds))
         result = fn(*args, **kwargs)
+    except _CallTimeout:
+        return {"ok": False, "error": {"type": "CallTimeout", "message": f"ran longer than {seconds:g} s"}}
     except BaseException as exc:  # noqa: BLE001 - whatever the learner's code raises is reported
-        if isinstance(exc, (SystemExit, GeneratorExit)):
+        if isinstance(exc, (SystemExit, GeneratorExit, KeyboardInterrupt)):
             exc = RuntimeError(f"{type(exc).__name__} raised")
         return {"ok": False, "error": {"type": type(exc).__name__, "message": _text(exc)}}
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     try:
         return {"ok": True, "result": wire.encode(result), "args": wire.encode(args, register=_target_of)}
     except wire.WireError as exc:

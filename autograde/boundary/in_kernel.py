@@ -16,6 +16,7 @@ import threading
 
 from autograde.boundary import harness
 from autograde.boundary.trusted import Channel, Window
+from autograde.nbgrader_glue.config import CELL_TIMEOUT
 
 
 def run_hidden_check(assignment: str, name: str) -> None:
@@ -28,7 +29,7 @@ def run_hidden_check(assignment: str, name: str) -> None:
     check = getattr(importlib.import_module(f"autograde.checks.{assignment}"), f"check_{name}")
     ours, theirs = socket.socketpair()
     channel = Channel(ours)
-    window = Window(channel, budget=3600)
+    window = Window(channel, budget=CELL_TIMEOUT)
     outcome: dict = {}
 
     def trusted():

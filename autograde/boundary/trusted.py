@@ -26,7 +26,7 @@ from typing import Callable
 
 from autograde.boundary import wire
 
-GRACE = 5.0  # seconds an interrupted call has to answer before the sandbox counts as lost
+GRACE = 5.0  # seconds past its deadline a request may take before the sandbox counts as lost
 
 
 class BoundaryError(BaseException):
@@ -35,9 +35,13 @@ class BoundaryError(BaseException):
     that no ``except Exception`` in a check mistakes it for the learner's error.)"""
 
 
+class BoundaryTimeout(BoundaryError):
+    """The sandbox stopped answering: a call ran past its time and was not stopped."""
+
+
 class CallTimedOut(Exception):
-    """A call of the learner's function ran past the time left for its exercise (it was
-    interrupted and answered)."""
+    """A call of the learner's function ran past the time left for its exercise (the
+    harness stopped it and answered)."""
 
 
 class LearnerError(Exception):
@@ -144,20 +148,20 @@ class Channel:
 
 class Window:
     """One exercise being graded. ``budget``: seconds the learner's code may run in all
-    the check's calls together; ``interrupt()`` stops a call that runs past it;
-    ``pending``: exercises not graded yet in this notebook, which no stand-in may answer
-    for (their own check is still to come)."""
+    the check's calls together (the harness stops a call at the end of it; a sandbox
+    that does not answer GRACE seconds later is lost); ``pending``: exercises not graded
+    yet in this notebook, which no stand-in may answer for (their own check is still to
+    come)."""
 
-    def __init__(self, channel: Channel, budget: float, interrupt: Callable[[], None] | None = None,
-                 pending: frozenset = frozenset()):
+    def __init__(self, channel: Channel, budget: float, pending: frozenset = frozenset()):
         self.channel = channel
         self.deadline = time.monotonic() + budget
         self.budget = budget
-        self.interrupt = interrupt
         self.pending = pending
         self._targets: dict[str, Callable] = {}
         self._ids = itertools.count(1)
         self.stood_in = False  # whether stand-ins were put in place (and must be taken out)
+        self.timed_out = False  # whether a call ran past the budget
         channel.window = self
 
     # ------------------------------------------------------------ the protocol
@@ -168,24 +172,25 @@ class Window:
                                 + ("" if msg is None else f" (it sent {str(msg)[:80]!r})"))
 
     def request(self, message: dict, timeout: float | None = None) -> dict:
+        """Send a request and return its reply. A call gets the time left of the budget;
+        any other request ``timeout`` seconds (default: what is left of the budget)."""
         seq = self.channel.next_seq()
+        left = max(self.deadline - time.monotonic(), 0.001)
+        if message.get("op") == "call":
+            message = dict(message, seconds=round(left, 3))
         self.channel.send(dict(message, seq=seq))
-        left = self.deadline - time.monotonic() if timeout is None else timeout
-        interrupted = False
+        until = time.monotonic() + (left if timeout is None else timeout) + GRACE
         while True:
-            msg = self.channel.receive(left)
+            msg = self.channel.receive(until - time.monotonic())
             if msg is None:
-                if interrupted or self.interrupt is None:
-                    raise BoundaryError(f"the notebook stopped answering the grader (a call ran past "
-                                        f"{self.budget:g} s and ignored the interrupt)")
-                self.interrupt()
-                interrupted, left = True, GRACE
-                continue
+                raise BoundaryTimeout(f"the notebook stopped answering the grader (a call ran past "
+                                      f"{self.budget:g} s and was not stopped)")
             if msg.get("seq") == seq:
-                if interrupted and (msg.get("error") or {}).get("type") == "KeyboardInterrupt":
-                    raise CallTimedOut(f"it ran longer than the {self.budget:g} s allowed and was interrupted")
+                if (msg.get("error") or {}).get("type") == "CallTimeout":
+                    self.timed_out = True
+                    raise CallTimedOut(f"it ran longer than the {self.budget:g} s allowed and was stopped")
                 return msg
-            if not (isinstance(msg.get("seq"), int) and msg["seq"] < seq):  # a late reply to a timed-out call
+            if isinstance(msg.get("seq"), int) and msg["seq"] > seq:  # (lower: a late reply to a timed-out call)
                 raise BoundaryError(f"the notebook's kernel sent an unexpected message ({str(msg)[:80]!r})")
 
     def end(self, timeout: float = 10.0) -> None:

@@ -86,17 +86,17 @@ def check_tokenize(tokenize):
         if not all(isinstance(t, str) for t in got):
             fail(f"tokenize should return a list of str. {shown}")
         if "" in got:
-            fail(f"{shown}", looks_like=f"you split on single spaces (split(' ')): two spaces in a row give an "
-                 f"empty string. Use split() with no argument.")
+            fail(f"{shown}", looks_like="you split on single spaces (split(' ')): two spaces in a row give an "
+                 "empty string. Use split() with no argument.")
         if any(any(c.isspace() for c in t) for t in got):
-            fail(f"{shown}", looks_like=f"you split on spaces only: tabs and new lines separate tokens too. "
-                 f"split() with no argument splits on any whitespace.")
+            fail(f"{shown}", looks_like="you split on spaces only: tabs and new lines separate tokens too. "
+                 "split() with no argument splits on any whitespace.")
         for why, wrong in _tokenize_mistakes(sentence, expected):
             if got == wrong:
                 fail(f"{shown}", looks_like=f"{why}")
         if got == _merged_punctuation(sentence):
-            fail(f"{shown}", looks_like=f"a run of punctuation such as '?!' became one token: every punctuation "
-                 f"character is a token on its own.")
+            fail(f"{shown}", looks_like="a run of punctuation such as '?!' became one token: every punctuation "
+                 "character is a token on its own.")
         fail(f"{shown} Check the rules: whitespace separates tokens, each punctuation character is a token, "
              f"everything else belongs to a word.")
 
@@ -144,8 +144,8 @@ def check_name_labels(name_labels):
             if row == wrong:
                 fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"{why}")
         if T_x > 1 and (row[1:] == expected[0, :-1].tolist() or row[:-1] == expected[0, 1:].tolist()):
-            fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"the labels are shifted by one "
-                 f"position: label t goes with token t.")
+            fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like="the labels are shifted by one "
+                 "position: label t goes with token t.")
         fail(f"{shown} gave {row}, expected {expected[0].tolist()}: y<t> is 1 exactly when token x<t> is in names.")
 
 
@@ -178,11 +178,11 @@ def _get_step_valid(get_step, X, i, t):
     if close(got, expected):
         return
     if i < m and t < T_x and close(got[:, 0], X[:, i, t]):
-        fail(f"{where} returned X[:, {i}, {t}].", looks_like=f"you used the math indices directly as numpy "
-             f"indices: X^(i)<t> is X[:, i - 1, t - 1].")
+        fail(f"{where} returned X[:, {i}, {t}].", looks_like="you used the math indices directly as numpy "
+             "indices: X^(i)<t> is X[:, i - 1, t - 1].")
     if t <= m and i <= T_x and close(got[:, 0], X[:, t - 1, i - 1]):
-        fail(f"{where} returned X[:, {t - 1}, {i - 1}].", looks_like=f"i and t were swapped: the examples are the "
-             f"second axis and time the third, X[:, i - 1, t - 1].")
+        fail(f"{where} returned X[:, {t - 1}, {i - 1}].", looks_like="i and t were swapped: the examples are the "
+             "second axis and time the third, X[:, i - 1, t - 1].")
     fail(f"{where} returned the wrong column: X^(i)<t> is X[:, i - 1, t - 1].")
 
 
@@ -198,11 +198,11 @@ def _get_step_invalid(get_step, X, i, t):
     except Exception as exc:
         fail(f"{where} raised {type(exc).__name__}: {exc}. An index out of range should raise an IndexError.")
     if i == 0 or t == 0:
-        fail(f"{where} returned a value instead of raising an IndexError.", looks_like=f"index 0 was accepted: there is "
-             f"no X^(0) or x<0> in the math, and numpy reads index 0 - 1 = -1 as the last one. Check 1 <= i <= m "
-             f"and 1 <= t <= T_x yourself.")
-    fail(f"{where} returned a value instead of raising an IndexError.", looks_like=f"a negative index got through: "
-         f"numpy reads negative indices from the end, so check 1 <= i <= m and 1 <= t <= T_x yourself.")
+        fail(f"{where} returned a value instead of raising an IndexError.", looks_like="index 0 was accepted: there is "
+             "no X^(0) or x<0> in the math, and numpy reads index 0 - 1 = -1 as the last one. Check 1 <= i <= m "
+             "and 1 <= t <= T_x yourself.")
+    fail(f"{where} returned a value instead of raising an IndexError.", looks_like="a negative index got through: "
+         "numpy reads negative indices from the end, so check 1 <= i <= m and 1 <= t <= T_x yourself.")
 
 
 def check_get_step(get_step):
@@ -238,8 +238,8 @@ def check_sequence_lengths(sequence_lengths):
             fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"you used len(seq), which counts the "
                  f"rows of an array (n_x = {n_x}); the time steps are its columns, seq.shape[1].")
         if got.tolist() == [lengths[0]] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"every sequence got the length of "
-                 f"the first: measure each one.")
+            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like="every sequence got the length of "
+                 "the first: measure each one.")
         fail(f"{where} gave {got.tolist()}, expected {lengths}: T_x^(i) is the number of columns of sequence i.")
 
 
@@ -268,11 +268,11 @@ def check_pad_batch(pad_batch):
         e_X, e_mask = ref.pad_batch(seqs, **kwargs)
         if not close(mask, e_mask):
             if close(mask, np.ones_like(e_mask)):
-                fail(f"{where}: the mask is all ones.", looks_like=f"the mask marks every step as real: it should be "
-                     f"0.0 on the padded steps.")
+                fail(f"{where}: the mask is all ones.", looks_like="the mask marks every step as real: it should be "
+                     "0.0 on the padded steps.")
             if close(mask, e_mask[:, ::-1]):
-                fail(f"{where}: the mask is reversed.", looks_like=f"it marks the padding at the start: the real steps "
-                     f"come first, then the padding.")
+                fail(f"{where}: the mask is reversed.", looks_like="it marks the padding at the start: the real steps "
+                     "come first, then the padding.")
             fail(f"{where}: the mask is wrong: mask[i - 1, t - 1] is 1.0 when t <= T_x^(i), else 0.0.\n"
                  f"expected\n{e_mask}\ngot\n{mask}")
         if close(X, e_X):
@@ -282,8 +282,8 @@ def check_pad_batch(pad_batch):
             if seq.shape[1]:
                 front[:, i, T_max - seq.shape[1]:] = seq
         if close(X, front):
-            fail(f"{where}: X is wrong.", looks_like=f"you put the padding before the real steps: each sequence "
-                 f"starts at t = 1 and the padding comes after its last step.")
+            fail(f"{where}: X is wrong.", looks_like="you put the padding before the real steps: each sequence "
+                 "starts at t = 1 and the padding comes after its last step.")
         zeros = ref.pad_batch(seqs, 0.0)[0]
         if pad_value and close(X, zeros):
             fail(f"{where}: X is wrong.", looks_like=f"pad_value was ignored: the padded entries should be {pad_value}, "

@@ -117,11 +117,11 @@ def check_word_to_index(word_to_index):
         if got == expected:
             continue
         if got == {k: w for k, w in enumerate(vocab)} and V > 0:
-            fail(f"{where} is wrong.", looks_like=f"you built the reverse mapping, index -> word: the dict should take "
-                 f"a word and give its index, {{'<UNK>': 0, ...}}.")
+            fail(f"{where} is wrong.", looks_like="you built the reverse mapping, index -> word: the dict should take "
+                 "a word and give its index, {'<UNK>': 0, ...}.")
         if got == {w: k + 1 for k, w in enumerate(vocab)}:
-            fail(f"{where} is wrong.", looks_like=f"you counted from 1: the index of a word is its position in the list, "
-                 f"counted from 0 as in numpy, so \"<UNK>\" is 0.")
+            fail(f"{where} is wrong.", looks_like="you counted from 1: the index of a word is its position in the list, "
+                 "counted from 0 as in numpy, so \"<UNK>\" is 0.")
         fail(f"{where} gave {got}, expected {expected}: index[vocab[k]] should be k.")
 
 
@@ -154,8 +154,8 @@ def check_encode(encode):
             got = call(encode, "encode", tokens, dict(index))
         except CheckFailed as err:
             if "raised KeyError" in str(err):
-                fail(f"{where} raised a KeyError.", looks_like=f"encode crashed on a word that is not in the vocabulary: "
-                     f"such a word gets the index of \"<UNK>\" (index.get(token, default) helps).")
+                fail(f"{where} raised a KeyError.", looks_like="encode crashed on a word that is not in the vocabulary: "
+                     "such a word gets the index of \"<UNK>\" (index.get(token, default) helps).")
             raise
         got = _as_index_list(got, "encode")
         expected = ref.encode(tokens, index)
@@ -163,8 +163,8 @@ def check_encode(encode):
             continue
         known = [index[t] for t in tokens if t in index]
         if got == known:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like=f"unknown words were left out: each one becomes "
-                 f"the index of \"<UNK>\", so the result has one index per token.")
+            fail(f"{where} gave {got}, expected {expected}.", looks_like="unknown words were left out: each one becomes "
+                 "the index of \"<UNK>\", so the result has one index per token.")
         for bad in (-1, len(index)):
             if got == [index.get(t, bad) for t in tokens]:
                 fail(f"{where} gave {got}, expected {expected}.", looks_like=f"unknown words got the index {bad}: they get "
@@ -188,8 +188,8 @@ def check_decode(decode):
         if got == expected:
             continue
         if got == [vocab[k - 1] for k in indices]:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like=f"the indices were shifted by one: index k is "
-                 f"vocab[k], counted from 0.")
+            fail(f"{where} gave {got}, expected {expected}.", looks_like="the indices were shifted by one: index k is "
+                 "vocab[k], counted from 0.")
         fail(f"{where} gave {got}, expected {expected}: word t is vocab[indices[t - 1]].")
 
 
@@ -201,18 +201,18 @@ def check_one_hot(one_hot):
             where = f"one_hot({index}, {V})"
             got = call(one_hot, "one_hot", index, V)
             if isinstance(got, np.ndarray) and got.shape == (V,):
-                fail(f"{where} has shape ({V},).", looks_like=f"you returned a flat vector: a one-hot vector is a column "
-                     f"of shape (V, 1).")
+                fail(f"{where} has shape ({V},).", looks_like="you returned a flat vector: a one-hot vector is a column "
+                     "of shape (V, 1).")
             if isinstance(got, np.ndarray) and got.shape == (1, V) and V > 1:
-                fail(f"{where} has shape (1, {V}).", looks_like=f"you returned a row: a one-hot vector is a column of "
-                     f"shape (V, 1).")
+                fail(f"{where} has shape (1, {V}).", looks_like="you returned a row: a one-hot vector is a column of "
+                     "shape (V, 1).")
             got = expect_array(got, (V, 1), where)
             expected = ref.one_hot(index, V)
             if close(got, expected):
                 continue
             if index + 1 < V and close(got, ref.one_hot(index + 1, V)):
-                fail(f"{where} has its 1 in row {index + 1}.", looks_like=f"you counted rows from 1: index k is row k, "
-                     f"counted from 0.")
+                fail(f"{where} has its 1 in row {index + 1}.", looks_like="you counted rows from 1: index k is row k, "
+                     "counted from 0.")
             fail(f"{where} is wrong: it should be all 0.0 except a 1.0 in row {index}.")
     for V, index in [(5, -1), (5, 5), (1, 1), (5, -5), (5, 12)]:
         where = f"one_hot({index}, {V})"
@@ -224,8 +224,8 @@ def check_one_hot(one_hot):
             fail("one_hot is not implemented yet: replace the line that raises NotImplementedError with your code.")
         except Exception as exc:
             fail(f"{where} raised {type(exc).__name__}: {exc}. An index outside 0..V-1 should raise an IndexError.")
-        fail(f"{where} returned a vector instead of raising an IndexError.", looks_like=f"a negative index was accepted: "
-             f"numpy counts it from the end, so the 1 landed in another word's row. Check 0 <= index < V yourself.")
+        fail(f"{where} returned a vector instead of raising an IndexError.", looks_like="a negative index was accepted: "
+             "numpy counts it from the end, so the 1 landed in another word's row. Check 0 <= index < V yourself.")
 
 
 # ---------------------------------------------------------------- one_hot_sentence
@@ -244,8 +244,8 @@ def check_one_hot_sentence(one_hot_sentence):
         if close(got, expected):
             continue
         if T == V and close(got, expected.T):
-            fail(f"{where} is transposed.", looks_like=f"rows and columns are swapped: column t - 1 is the one-hot "
-                 f"vector of word t.")
+            fail(f"{where} is transposed.", looks_like="rows and columns are swapped: column t - 1 is the one-hot "
+                 "vector of word t.")
         fail(f"{where} is wrong: column t - 1 should be the one-hot vector of indices[t - 1].")
 
 
@@ -275,14 +275,14 @@ def check_one_hot_batch(one_hot_batch):
         for i, s in enumerate(batch):
             padded_unk[0, i, len(s):] = 1.0
         if any(len(s) < T_max for s in batch) and close(got, padded_unk):
-            fail(f"{where} is wrong.", looks_like=f"the padding steps got a 1 in row 0 (the one-hot vector of "
-                 f"\"<UNK>\"): padding is no word at all, an all-zero column.")
+            fail(f"{where} is wrong.", looks_like="the padding steps got a 1 in row 0 (the one-hot vector of "
+                 "\"<UNK>\"): padding is no word at all, an all-zero column.")
         front = np.zeros_like(expected)
         for i, s in enumerate(batch):
             if s:
                 front[:, i, T_max - len(s):] = ref.one_hot_sentence(s, V)
         if close(got, front):
-            fail(f"{where} is wrong.", looks_like=f"the padding was put before the words: each sentence starts at t = 1 "
-                 f"and the zero columns come after its last word.")
+            fail(f"{where} is wrong.", looks_like="the padding was put before the words: each sentence starts at t = 1 "
+                 "and the zero columns come after its last word.")
         fail(f"{where} is wrong: x[:, i - 1, t - 1] should be the one-hot vector of word t of sentence i, "
              f"and all zeros after the end of the sentence.")

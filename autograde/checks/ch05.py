@@ -67,7 +67,7 @@ def check_unstack_weights(unstack_weights):
             fail("unstack_weights should return a tuple of two arrays: (Waa, Wax).")
         got_aa, got_ax = out
         if isinstance(got_aa, np.ndarray) and got_aa.shape == (n_a, n_x) and n_x != n_a:
-            fail(f"Waa has shape {got_aa.shape}.", looks_like=f"you cut Wa after n_x columns. Waa is square, "
+            fail(f"Waa has shape {got_aa.shape}.", looks_like="you cut Wa after n_x columns. Waa is square, "
                  "(n_a, n_a), so cut after n_a = Wa.shape[0] columns.")
         expect_array(got_aa, (n_a, n_a), "Waa")
         expect_array(got_ax, (n_a, n_x), "Wax")

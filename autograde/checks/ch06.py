@@ -128,7 +128,7 @@ def check_rnn_cell_backward(rnn_cell_backward):
             shapes = {"dxt": (n_x, m), "da_prev": (n_a, m), "dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dba": (n_a, 1)}
             got_dba = out["dba"]
             if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
-                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like=f"dba was not summed over "
+                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like="dba was not summed over "
                      "the batch. ba is added to every one of the m columns, so dba = np.sum(dz, axis=1, keepdims=True).")
             if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
                 fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
@@ -323,7 +323,7 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
                 shape = p[key[1:]].shape
                 got = grads[key]
                 if key == "dby" and isinstance(got, np.ndarray) and got.shape in {(n_y, m), (n_y, m, T_x)} and got.shape != shape:
-                    fail(f"dby has shape {got.shape}, expected {shape}.", looks_like=f"dby was not summed over the "
+                    fail(f"dby has shape {got.shape}, expected {shape}.", looks_like="dby was not summed over the "
                          "batch and the time steps. by is added at every step to every column.")
                 expect_array(got, shape, key)
             variants = [(text, _full(x, y, a0, p, activation, mode)) for mode, text in FULL_MISTAKES.items()]

@@ -24,7 +24,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograde.boundary.trusted import BoundaryError, Window
+from autograde.boundary.trusted import BoundaryError, BoundaryTimeout, Window
 from autograde.execution.kernel import SandboxKernelManager
 from autograde.status import Status
 
@@ -68,6 +68,11 @@ class CappedClient(NotebookClient):
     here, on the grader's side, whatever the kernel does to its own output streams."""
 
     max_output_bytes = 100_000
+    timed_out = False  # a cell ran past its time (and was interrupted)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error", "update_display_data"):
@@ -98,6 +103,7 @@ class NotebookRun:
         self.outcome, self.message = Status.GRADED, ""
         self.expired = threading.Event()
         self.channel = None
+        self.windows_timed_out = False
 
     # ------------------------------------------------------------ the run
     def run(self) -> dict:
@@ -150,11 +156,17 @@ class NotebookRun:
             self._ended(exc, index)
         except Exception as exc:  # noqa: BLE001 - nbclient choked on what the kernel sent
             self._ended(exc, index)
+        if self.outcome == Status.GRADED and (client.timed_out or self.windows_timed_out):
+            self.outcome = Status.TIMED_OUT
+            self.message = f"a cell or a check ran longer than {self.settings.cell_timeout:g} s and was interrupted"
 
     def _ended(self, exc: BaseException, index: int | None) -> None:
         if self.expired.is_set():
             self.outcome = Status.TIMED_OUT
             self.message = f"the notebook ran longer than {self.settings.notebook_timeout:g} s"
+        elif isinstance(exc, (BoundaryTimeout, CellTimeoutError)):
+            self.outcome = Status.TIMED_OUT
+            self.message = f"{exc}; the notebook was stopped"[:300]
         else:
             self.outcome = Status.CRASHED
             why = getattr(self.channel, "lost", None) or f"{type(exc).__name__}: {exc}"
@@ -170,7 +182,7 @@ class NotebookRun:
     async def _grade(self, cell, index: int, gid: str, done: set[str]) -> None:
         name = gid.removeprefix("test_")
         pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
-        window = Window(self.channel, budget=self.settings.cell_timeout, interrupt=self._interrupt, pending=pending)
+        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending)
         try:
             serving = await self._serve()
             self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)
@@ -181,6 +193,7 @@ class NotebookRun:
                 await asyncio.to_thread(self._restore, window)
                 await self._served(serving)
         finally:
+            self.windows_timed_out |= window.timed_out
             window.close()
 
     async def _serve(self) -> str:
@@ -188,9 +201,20 @@ class NotebookRun:
             SERVE, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)))
 
     async def _served(self, msg_id: str) -> None:
-        reply = await self.client.async_wait_for_reply(msg_id)
-        if reply is None:
-            raise BoundaryError("the kernel did not finish the grader's request")
+        """Wait for the reply to the silent cell that served the grader."""
+        from queue import Empty
+
+        deadline = time.monotonic() + self.settings.cell_timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = await self.client.kc.shell_channel.get_msg(timeout=min(1.0, self.settings.cell_timeout))
+            except Empty:
+                if not await self.client.km.is_alive():
+                    raise BoundaryError("the kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return
+        raise BoundaryTimeout("the kernel did not finish the grader's request")
 
     def _check(self, window: Window, name: str) -> dict:
         """The trusted verdict of one exercise (runs in a thread; the event loop stays free)."""
@@ -217,14 +241,6 @@ class NotebookRun:
         window.wait_ready()
         window.request({"op": "restore"})
         window.end()
-
-    def _interrupt(self) -> None:
-        """Called from the check's thread when a call runs past its time."""
-        future = asyncio.run_coroutine_threadsafe(self.client.km.interrupt_kernel(), self.loop)
-        try:
-            future.result(timeout=5)
-        except Exception:  # noqa: BLE001 - the window then finds the kernel unresponsive
-            pass
 
 
 async def _maybe_await(value):
