@@ -20,3 +20,11 @@
   vocabulary, the Submission and Result records, the options of a run.
 - ``python -m autograde``: the instructor's command line (``--help``).
 """
+
+import sys as _sys
+
+# jsonschema (through nbformat) imports rfc3987_syntax, if installed, only to check the
+# "iri" string formats, which no notebook schema uses; importing it compiles a grammar
+# and costs more than a second in every grading process. Without it jsonschema leaves
+# those two formats unchecked.
+_sys.modules.setdefault("rfc3987_syntax", None)

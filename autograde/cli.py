@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(course_dir, args) -> int:
+    from autograde.execution.cluster import start_in_background
+
+    starting = start_in_background(args.workers, args.scheduler)  # the workers warm up while we read
     from autograde.coordinator import Grader
     from autograde.outputs.report import summary_table, write_report
     from autograde.settings import GradeSettings
@@ -84,7 +87,12 @@ def _grade(course_dir, args) -> int:
                              figures=args.figures)
     started = time.monotonic()
     grader = Grader(course_dir, settings)
-    results = grader.grade(args.submissions, args.out, due, args.timestamps)
+    from autograde.intake.collect import IntakeError
+
+    try:
+        results = grader.grade(args.submissions, args.out, due, args.timestamps, starting)
+    except IntakeError as exc:
+        sys.exit(f"cannot grade: {exc}")
     out = pathlib.Path(args.out or course_dir.root / "export")
     print(summary_table(results))
     print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("

@@ -20,7 +20,6 @@ verdict) and the run goes on. The journal makes a run restartable.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import json
 import logging
@@ -35,7 +34,7 @@ import warnings
 import nbformat
 
 from autograde import course
-from autograde.execution import workers
+from autograde.execution import cluster, workers
 from autograde.intake import collect, store, validate
 from autograde.nbgrader_glue import sanitize
 from autograde.nbgrader_glue.coursedir import Course
@@ -111,16 +110,26 @@ class Grader:
         self._released: dict = {}
 
     # ------------------------------------------------------------ the run
-    def grade(self, source, out=None, due=None, timestamps=None) -> list[Result]:
+    def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
+        """Grade everything in ``source``. ``starting``: the cluster, if already being
+        started (``autograde.execution.cluster.start_in_background``)."""
         out = pathlib.Path(out or self.course.root / "export")
-        with run_folder() as folder:
-            subs, results = collect.collect(source, folder, timestamps)
-            for p in results:
-                log.warning("%s: %s", p.student, p.message)
-            raw = self._intake(subs, results)
-            todo = self._todo([s for s in subs if s in raw], due, results)
-            if todo:
-                self._grade_all(todo, raw, results, out, folder, pathlib.Path(source).resolve())
+        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler)
+        handed = False
+        try:
+            with run_folder() as folder:
+                subs, results = collect.collect(source, folder, timestamps)
+                for p in results:
+                    log.warning("%s: %s", p.student, p.message)
+                raw = self._intake(subs, results)
+                todo = self._todo([s for s in subs if s in raw], due, results)
+                if todo:
+                    handed = True  # _grade_all stops the cluster
+                    self._grade_all(todo, raw, results, out, folder, pathlib.Path(source).resolve())
+        finally:
+            if not handed:
+                with contextlib.suppress(Exception):
+                    cluster.stop(*self.starting.result())
         t0 = time.monotonic()
         self.export(out, results)
         self.timing["export"] += time.monotonic() - t0
@@ -163,11 +172,9 @@ class Grader:
         hidden = [str(self.course.root), str(out), str(folder), str(source)]
         worker_settings = self.settings.worker_settings(hidden)
         progress = Progress(len(todo), self.settings.progress)
-        starting = concurrent.futures.ThreadPoolExecutor(1).submit(workers.start_cluster, self.settings.workers,
-                                                                     self.settings.scheduler)
         self.shared = gradebook.SharedGradebook(self.db_url)
         self.shared.patch()
-        dispatch = _Dispatch(self, starting, worker_settings)
+        dispatch = _Dispatch(self, self.starting, worker_settings)
         try:
             for sub in todo:
                 t0 = time.monotonic()
@@ -207,8 +214,9 @@ class Grader:
                           message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells
                      if c.metadata.get("nbgrader", {}).get("grade")]
-        skip = sanitize.skippable(nb, ch, self.course.released_path(ch))
-        plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip}
+        skip, rewrite = sanitize.plan_run(nb, ch, self.course.released_path(ch))
+        plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
+                "rewrite": {str(i): src for i, src in rewrite.items()}}
         return nb, plan, resources, list(sub.warnings) + warnings
 
     def _release_of(self, ch: course.Chapter):
@@ -398,13 +406,10 @@ class _Dispatch:
         self.g.timing["write feedback"] += time.monotonic() - t0
 
     def close(self) -> None:
-        if self.client is None and not self.starting.cancel():
+        if self.client is None:
             with contextlib.suppress(Exception):
                 self.client, self.cluster = self.starting.result()
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        cluster.stop(self.client, self.cluster)
 
 
 def _utc(stamp: str | None):

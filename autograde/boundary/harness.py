@@ -265,6 +265,8 @@ def main() -> None:
     os.set_inheritable(chan.fileno(), False)
     _state["channel"] = chan
     _bind_with_passed_fds({f"ipc://{path}": fd for path, fd in settings["listen_fds"].items()})
+    sys.modules.setdefault("jedi", None)  # IPython's completer without jedi: nothing is completed while grading
+    sys.modules.setdefault("debugpy", None)  # ipykernel without its debugger: nobody debugs while grading
     for name in settings.get("warm", []):  # what the notebooks import anyway, before they are needed
         try:
             __import__(name)
@@ -275,17 +277,12 @@ def main() -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(["-f", settings["connection_file"], "--HistoryManager.hist_file=:memory:",
-                    "--IPKernelApp.quiet=True"])
-    backend = sys.modules.get("matplotlib_inline.backend_inline")
-    if backend is not None:  # imported above before there was a shell: hook it up now
-        backend._enable_matplotlib_integration()
     if not settings.get("figures", True):
         # figures are drawn but not rasterized (plt.show() displays "<Figure ...>"): no grade
         # depends on a picture, and rendering is most of a figure's cost
-        from IPython.core.pylabtools import select_figure_formats
-
-        select_figure_formats(app.shell, set())
+        app.config.InlineBackend.figure_formats = set()
+    app.initialize(["-f", settings["connection_file"], "--HistoryManager.hist_file=:memory:",
+                    "--IPKernelApp.quiet=True"])
     if settings.get("max_output_bytes"):
         _cap_output(app, int(settings["max_output_bytes"]))
     app.start()

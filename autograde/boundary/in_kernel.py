@@ -46,12 +46,12 @@ def run_hidden_check(assignment: str, name: str) -> None:
     thread.start()
     harness.serve(namespace, theirs)  # the learner's functions run here, in the kernel's main thread
     thread.join()
-    window.close()
-    channel.close()
-    theirs.close()
 
-    def restore(*_):
+    def restore(*_):  # the stand-ins answer the visible tests too, until the cell ends
         harness.restore(namespace)
+        window.close()
+        channel.close()
+        theirs.close()
         shell.events.unregister("post_run_cell", restore)
 
     shell.events.register("post_run_cell", restore)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from queue import Empty
 
 import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerBase
+from traitlets import DottedObjectName, Type
 
 from autograde.execution.sandbox import Sandbox
 
@@ -65,9 +69,42 @@ class SandboxProvisioner(KernelProvisionerBase):
         return 0.0
 
 
+class SandboxKernelClient(AsyncKernelClient):
+    """jupyter_client's wait_for_ready ends by waiting for 0.2 s of silence on IOPub,
+    which for a fresh kernel is idle time; this one drains IOPub without waiting."""
+
+    async def wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (timeout if timeout is not None else 60)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once the kernel's status messages arrive
+                    await self.iopub_channel.get_msg(timeout=0.5)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(msg)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.005)
+            except Empty:
+                break
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager for one sandbox (set ``sandbox`` before starting it)."""
 
+    client_class = DottedObjectName("autograde.execution.kernel.SandboxKernelClient")
+    client_factory = Type(SandboxKernelClient, klass=AsyncKernelClient)
     sandbox: Sandbox | None = None
 
     @property

@@ -42,7 +42,9 @@ from autograde.boundary import harness, wire
 HARNESS_DIR = "/opt/autograde"  # where the harness and wire.py appear inside the sandbox
 SANDBOX_UID = 65534
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
-WARM_MODULES = ["numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline", "matplotlib.patches"]
+# imported before the notebook is known (every notebook of the course needs them); matplotlib
+# is left to the notebooks that run a cell which uses it
+WARM_MODULES = ["numpy", "IPython"]
 
 
 class SandboxUnavailable(RuntimeError):

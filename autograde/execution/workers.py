@@ -165,22 +165,3 @@ def dask_setup(worker=None) -> None:
 
 def dask_teardown(worker=None) -> None:
     _cleanup()
-
-
-# ---------------------------------------------------------------- on the coordinator
-def start_cluster(workers: int, scheduler: str | None):
-    """(client, cluster or None): a TLS LocalCluster of ``workers`` processes (0: one per
-    core), or a client of the cluster at ``scheduler``."""
-    import dask
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler, timeout=60), None
-    for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.core",
-                 "distributed.worker"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    dask.config.set({"distributed.scheduler.allowed-failures": 1})
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, memory_limit=0, security=True,
-                           silence_logs=logging.ERROR, preload=["autograde.execution.workers"])
-    return Client(cluster), cluster

@@ -100,56 +100,145 @@ def strip_hidden_tests(nb) -> None:
 
 
 # ---------------------------------------------------------------- what need not run
-def _names(source: str) -> tuple[set[str], set[str]] | None:
-    """(names a cell binds at top level, every other name it mentions), or None if it is
-    not Python even after IPython's transforms (magics, shell escapes)."""
+class _Flow:
+    """Which names one cell binds at top level, which it reads and does not bind itself
+    (``free``; a cell that reads a name before rebinding it is taken to mean its own),
+    and which its function bodies read (at call time, from any cell)."""
+
+    def __init__(self, tree: ast.Module):
+        self.binds: set[str] = set()
+        self.free: set[str] = set()
+        self.late: set[str] = set()
+        for stmt in tree.body:
+            reads, late = set(), set()
+            _collect(stmt, reads, late, top=True)
+            self.free |= reads - self.binds
+            self.late |= late
+            self.binds |= _bound_by(stmt)
+        self.free -= self.binds
+
+
+def _bound_by(stmt) -> set[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    return {n.id for n in _walk_scope(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+
+
+def _walk_scope(node):
+    """ast.walk, without going into nested functions, lambdas, classes and comprehensions
+    (their names are their own)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        todo.extend(c for c in ast.iter_child_nodes(n) if not isinstance(c, _SCOPES))
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp)
+
+
+def _collect(node, reads: set, late: set, top: bool) -> None:
+    """Names read by ``node``: at once (``reads``) or inside a function body (``late``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        for d in getattr(node, "decorator_list", []) + list(node.args.defaults) + list(node.args.kw_defaults):
+            if d is not None:
+                _collect(d, reads, late, top)
+        late |= _globals_read(node)
+        return
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        reads.add(node.id)
+    for child in ast.iter_child_nodes(node):
+        _collect(child, reads, late, top)
+
+
+def _globals_read(fn) -> set[str]:
+    """Names a function (or lambda) body reads from the global namespace: every name it
+    mentions but its parameters and local variables (unless declared global); nested
+    functions the same way."""
+    args = fn.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    nested = [n for st in body for n in ast.walk(st) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
+    inside = {id(x) for n in nested for x in ast.walk(n) if x is not n}
+    names = [n for st in body for n in ast.walk(st) if isinstance(n, ast.Name) and id(n) not in inside]
+    declared = {name for st in body for n in ast.walk(st) if isinstance(n, ast.Global) for name in n.names}
+    stored = {n.id for n in names if isinstance(n.ctx, ast.Store)} | {n.name for n in nested if hasattr(n, "name")}
+    inner = set().union(*(_globals_read(n) for n in nested)) if nested else set()
+    return (({n.id for n in names} | inner) - params - stored) | declared
+
+
+@functools.lru_cache(maxsize=4096)  # a chapter's cells are the same in every submission
+def _flow(source: str) -> _Flow | None:
+    """The data flow of a cell, or None if it is not Python even after IPython's
+    transforms (magics, shell escapes)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        return _Flow(ast.parse(TransformerManager().transform_cell(source)))
     except Exception:  # noqa: BLE001 - not Python: it may read anything
         return None
-    top = set()
-    for node in tree.body:
-        for target in getattr(node, "targets", None) or [getattr(node, "target", None)]:
-            if target is not None:
-                top.update(id(n) for n in ast.walk(target) if isinstance(n, ast.Name))
-    bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    bound |= {(a.asname or a.name).split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-              for a in n.names}
-    read = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (bound if id(node) in top else read).add(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            read.update(node.names)
-    return bound, read
 
 
 @functools.lru_cache(maxsize=32)
-def _figure_sources(path: str) -> frozenset[str]:
-    """Sources of the released notebook's figure cells: code hidden in the book
-    (``hide-input``), not part of any exercise."""
+def _course_sources(path: str) -> frozenset[str]:
+    """Sources of the released notebook's own code cells that are no part of an exercise
+    (figures, demonstrations, worked examples)."""
     released = nbformat.read(path, as_version=4)
-    return frozenset(c.source for c in released.cells if c.cell_type == "code"
-                     and "hide-input" in c.metadata.get("tags", []) and "nbgrader" not in c.metadata)
+    return frozenset(c.source for c in released.cells if c.cell_type == "code" and "nbgrader" not in c.metadata)
 
 
-def skippable(nb, chapter: course.Chapter, released_path) -> list[int]:
-    """Indices of the cells that need not run to grade ``nb``: the chapter's figure cells,
-    exactly as released, that bind no name any cell that does run reads (anywhere, in
-    function bodies too). No verdict can depend on them: the checks call the learner's
-    functions, and those functions run only code of cells that run."""
-    figures = _figure_sources(str(released_path))
-    names = {i: _names(c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-    skip = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source in figures
-            and "nbgrader" not in c.metadata and names[i] is not None}
+def plan_run(nb, chapter: course.Chapter, released_path) -> tuple[list[int], dict[int, str]]:
+    """What need not run to grade ``nb``: (indices of cells to skip, {index: the import
+    statements to run instead of a whole import cell}).
+
+    Only the chapter's own code cells (figures, demonstrations, imports), exactly as
+    released, are candidates; the learner's cells, the exercises and their tests always
+    run, with whatever they need. A candidate is skipped if no cell that runs reads a
+    name from it (a top-level read of a name its own cell does not bind, with this cell
+    the last to bind it before; or any read in a function body); of an import cell that
+    runs, only the imports something reads are run. No verdict can depend on what is
+    left out: the checks call the learner's functions, and those run only code of cells
+    that run."""
+    course_cells = _course_sources(str(released_path))
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    flows = {i: _flow(nb.cells[i].source) for i in code}
+    if any(f is None for f in flows.values()):
+        return [], {}  # a cell that is not Python may read anything
+    skip = {i for i in code if nb.cells[i].source in course_cells and "nbgrader" not in nb.cells[i].metadata}
     while True:
-        running = [names[i] for i in names if i not in skip]
-        if any(n is None for n in running):
-            return []  # a cell that is not Python may read anything
-        read = set().union(*(n[1] for n in running))
-        keep = {i for i in skip if names[i][0] & read}
-        if not keep:
-            return sorted(skip)
-        skip -= keep
+        wanted = _wanted(code, flows, skip)
+        needed = {i for i in skip if wanted[i]}
+        if not needed:
+            break
+        skip -= needed
+    wanted = _wanted(code, flows, skip)
+    rewrite = {}
+    for i in code:
+        if i in skip or nb.cells[i].source not in course_cells:
+            continue
+        tree = ast.parse(nb.cells[i].source)
+        if tree.body and all(isinstance(st, (ast.Import, ast.ImportFrom)) for st in tree.body):
+            kept = [st for st in tree.body if _bound_by(st) & wanted[i]]
+            if len(kept) < len(tree.body):
+                rewrite[i] = "\n".join(ast.get_source_segment(nb.cells[i].source, st) for st in kept)
+    return sorted(skip), rewrite
+
+
+def _wanted(code: list[int], flows: dict, skip: set[int]) -> dict[int, set[str]]:
+    """For every cell, the names it binds that a cell which runs reads from it."""
+    wanted: dict[int, set[str]] = {i: set() for i in code}
+    late = set().union(*(flows[j].late for j in code if j not in skip))
+    for j in code:
+        if j in skip:
+            continue
+        for name in flows[j].free:  # read at once: from the last cell before j that binds it
+            binder = next((i for i in reversed(code) if i < j and name in flows[i].binds), None)
+            if binder is not None:
+                wanted[binder].add(name)
+    for i in code:
+        wanted[i] |= flows[i].binds & late
+    return wanted

@@ -29,6 +29,7 @@ SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "
              "td", "tfoot", "th", "thead", "tr", "ul"]
 SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt", "width", "height"],
                    "td": ["align", "style"], "th": ["align", "style"]}
+_ID = re.compile(r"[a-zA-Z0-9-_]{1,64}")
 MAX_TEXT = 20_000  # characters of one text output kept in the feedback
 MAX_PNG = 2 * 2**20
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
@@ -80,11 +81,11 @@ def _png(value) -> str | None:
     return value.replace("\n", "") if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
 
 
-def _clean_output(out, graded: bool):
+def _clean_output(out, graded: bool) -> dict | None:
     kind = out.get("output_type")
     if kind == "stream":
         name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=_text(out.get("text", "")))
+        return {"output_type": "stream", "name": name, "text": _text(out.get("text", ""))}
     if kind in ("execute_result", "display_data"):
         data = {}
         if "text/plain" in out.get("data", {}):
@@ -94,13 +95,12 @@ def _clean_output(out, graded: bool):
             data["image/png"] = png
         if not data:
             return None
-        if kind == "execute_result":
-            return nbformat.v4.new_output(kind, data=data, execution_count=None)
-        return nbformat.v4.new_output(kind, data=data)
+        extra = {"execution_count": None} if kind == "execute_result" else {}
+        return {"output_type": kind, "data": data, "metadata": {}, **extra}
     if kind == "error":
         ename, evalue = _text(out.get("ename", "Error"))[:100], _text(out.get("evalue", ""))
         trace = [f"{ename}: {evalue}"] if graded else [_text(line) for line in out.get("traceback", [])][:60]
-        return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=trace)
+        return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": trace}
     return None
 
 
@@ -109,22 +109,23 @@ def clean_notebook(sanitized, executed, released_markdown: frozenset = frozenset
     cells and nbgrader metadata of ``sanitized`` (the trusted copy), with the outputs of
     ``executed`` (from the kernel) filtered to plain text and images, and every Markdown
     cell that is not the course's own (``released_markdown``) cleaned of HTML that runs."""
-    nb = nbformat.v4.new_notebook(metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+    cells = []
     ran = executed.cells if len(executed.cells) == len(sanitized.cells) else [None] * len(sanitized.cells)
-    for cell, run in zip(sanitized.cells, ran):
+    for k, (cell, run) in enumerate(zip(sanitized.cells, ran)):
         meta = {"nbgrader": dict(cell.metadata["nbgrader"])} if "nbgrader" in cell.metadata else {}
+        ident = cell.get("id") if isinstance(cell.get("id"), str) and _ID.fullmatch(cell.get("id")) else f"cell-{k}"
         if cell.cell_type == "markdown":
             source = str(cell.source)
-            nb.cells.append(nbformat.v4.new_markdown_cell(
-                source if source in released_markdown else clean_html(source), metadata=meta))
+            cells.append({"id": ident, "cell_type": "markdown", "metadata": meta,
+                          "source": source if source in released_markdown else clean_html(source)})
         elif cell.cell_type == "code":
-            new = nbformat.v4.new_code_cell(strip_hidden(str(cell.source)), metadata=meta)
             outputs = run.get("outputs", []) if run is not None else []
-            new.outputs = [o for o in (_clean_output(out, utils.is_grade(cell)) for out in outputs[:500]) if o]
             count = run.get("execution_count") if run is not None else None
-            new.execution_count = count if isinstance(count, int) else None
-            nb.cells.append(new)
-    return nb
+            cells.append({"id": ident, "cell_type": "code", "metadata": meta, "source": strip_hidden(str(cell.source)),
+                          "execution_count": count if isinstance(count, int) else None,
+                          "outputs": [o for o in (_clean_output(out, utils.is_grade(cell)) for out in outputs[:500]) if o]})
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                               "metadata": {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}})
 
 
 def summary_cell(result) -> nbformat.NotebookNode:
