@@ -88,10 +88,11 @@ def run_folder():
     """A temporary folder for one run, removed at its end; folders of runs whose
     coordinator died are removed too."""
     base = pathlib.Path(tempfile.gettempdir())
-    for old in base.glob(f"{RUN_PREFIX}*"):
-        pid = old.name.removeprefix(RUN_PREFIX).split("-")[0]
-        if pid.isdigit() and not pathlib.Path(f"/proc/{pid}").exists():
-            shutil.rmtree(old, ignore_errors=True)
+    for prefix in (RUN_PREFIX, "autograde-worker-"):
+        for old in base.glob(f"{prefix}*"):
+            pid = old.name.removeprefix(prefix).split("-")[0]
+            if pid.isdigit() and not pathlib.Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
     folder = pathlib.Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
     try:
         yield folder
@@ -170,7 +171,7 @@ class Grader:
 
     def _grade_all(self, todo, raw, results, out, folder, source) -> None:
         hidden = [str(self.course.root), str(out), str(folder), str(source)]
-        worker_settings = self.settings.worker_settings(hidden)
+        worker_settings = self.settings.worker_settings(hidden, str(folder))
         progress = Progress(len(todo), self.settings.progress)
         self.shared = gradebook.SharedGradebook(self.db_url)
         self.shared.patch()
@@ -229,7 +230,7 @@ class Grader:
         """The trusted verdicts of one run into the gradebook; the Result and the feedback
         job (notebook JSON, nbgrader resources) for it."""
         plog = logging.getLogger(f"autograde.save.{sub.student}")
-        gradebook.save(self.config, nb, resources, value["verdicts"], plog)
+        gradebook.save(self.config, nb, resources, value["verdicts"], list(value["verdicts"]), plog)
         status = Status(value["status"])
         warnings = warnings + list(value.get("warnings", []))
         executed = nbformat.from_dict(json.loads(value["nb"]))

@@ -25,8 +25,10 @@ class GradeSettings:
     figures: bool = False
     """rasterize figures into the feedback (and run the figure cells that grading can skip)"""
 
-    def worker_settings(self, hidden: list[str]) -> dict:
-        """What every worker needs, as plain data; ``hidden``: folders no sandbox may see."""
+    def worker_settings(self, hidden: list[str], tmp_root: str) -> dict:
+        """What every worker needs, as plain data; ``hidden``: folders no sandbox may see;
+        ``tmp_root``: where a worker on this machine keeps its temporary files (removed
+        with the run)."""
         return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
                 "memory": self.mem_limit, "max_output_bytes": self.max_output_bytes, "figures": self.figures,
-                "hidden": sorted(hidden)}
+                "hidden": sorted(hidden), "tmp_root": tmp_root}

@@ -1,14 +1,21 @@
 """Helpers shared by the tests that grade through the instructor's command line."""
 from __future__ import annotations
 
+import ast
 import csv
 import html
+import importlib
+import inspect
+import json
 import pathlib
 import re
 import subprocess
 import sys
 
 import nbformat
+
+from autograde import course
+from autograde.authoring import assemble
 
 
 def cli(*args, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -54,3 +61,81 @@ def exercises(chapter) -> dict[str, float]:
     nb = nbformat.read(chapter.path, as_version=4)
     return {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"): float(c.metadata["nbgrader"]["points"])
             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+# ---------------------------------------------------------------- leak scans
+MIN_LINE = 16  # shorter lines ("return s", "else:") are too generic to be evidence
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def secret_lines() -> set[str]:
+    """Every substantial line of reference code and of the hidden test regions, normalised.
+
+    A reference line that the chapter shows on purpose (an API convention stated in the
+    prose, a call the visible tests make too) carries the comment ``# public`` and is
+    not counted."""
+    lines = set()
+    for ch in course.chapters():
+        for module_name in (ch.solutions_module,):
+            module = importlib.import_module(module_name)
+            tree = ast.parse(inspect.getsource(module))
+            src = inspect.getsource(module).split("\n")
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.FunctionDef):
+                    continue
+                body = node.body
+                start = body[0].end_lineno + 1 if ast.get_docstring(node) is not None else body[0].lineno
+                for ln in src[start - 1 : node.end_lineno]:
+                    code = ln.split("  #", 1)[0].strip()
+                    if "# public" in ln:
+                        continue
+                    if len(code) >= MIN_LINE and not code.startswith("#"):
+                        lines.add(norm(code))
+        for cell in assemble.assemble(ch).cells:
+            if assemble.BEGIN_HIDDEN in cell.source:
+                region = cell.source.split(assemble.BEGIN_HIDDEN, 1)[1].split(assemble.END_HIDDEN, 1)[0]
+                lines.update(norm(ln) for ln in region.split("\n") if len(ln.strip()) >= 8)
+    return lines
+
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "autograde.checks", "import solutions",
+           "from solutions")
+
+
+def readable_text(path: pathlib.Path) -> str:
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="ignore")
+    if path.suffix == ".html":
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    elif path.suffix == ".ipynb":
+        nb = json.loads(text)
+        parts = []
+        for cell in nb.get("cells", []):
+            parts.append("".join(cell.get("source", "")) if isinstance(cell.get("source"), list) else cell.get("source", ""))
+            for out in cell.get("outputs", []):
+                parts.append(json.dumps(out))
+        text = "\n".join(parts)
+    return text
+
+
+def found_in(text: str, secrets: set[str]) -> set[str]:
+    """The markers and reference lines that ``text`` holds."""
+    lines = {norm(ln) for ln in text.split("\n")}
+    flat = norm(text)
+    found = {marker for marker in MARKERS if marker in text}
+    return found | {secret for secret in secrets if secret in lines or (len(secret) >= 30 and secret in flat)}
+
+
+def leaks(folder: pathlib.Path, secrets: set[str]) -> list[str]:
+    """Marker strings and reference lines found in the files under ``folder`` (or in the one file)."""
+    found = []
+    for path in [folder] if folder.is_file() else sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix in {".png", ".jpg", ".woff", ".woff2", ".ttf", ".eot", ".ico", ".gif"}:
+            continue
+        if "_static" in path.parts and path.suffix in {".js", ".css"} and "mathjax" in path.parts:
+            continue  # third-party bundles
+        found += [f"{path}: {secret!r}" for secret in sorted(found_in(readable_text(path), secrets))]
+    return found

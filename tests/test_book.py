@@ -2,13 +2,8 @@
 reference or the hidden tests reaches it, and it renders offline in a real browser."""
 from __future__ import annotations
 
-import ast
 import functools
-import html
 import http.server
-import importlib
-import inspect
-import json
 import pathlib
 import re
 import shutil
@@ -19,84 +14,9 @@ import pytest
 
 from autograde import course
 from autograde.authoring import assemble
+from helpers import leaks, secret_lines
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-MIN_LINE = 16  # shorter lines ("return s", "else:") are too generic to be evidence
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def secret_lines() -> set[str]:
-    """Every substantial line of reference code and of the hidden test regions, normalised.
-
-    A reference line that the chapter shows on purpose (an API convention stated in the
-    prose, a call the visible tests make too) carries the comment ``# public`` and is
-    not counted."""
-    lines = set()
-    for ch in course.chapters():
-        for module_name in (ch.solutions_module,):
-            module = importlib.import_module(module_name)
-            tree = ast.parse(inspect.getsource(module))
-            src = inspect.getsource(module).split("\n")
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.FunctionDef):
-                    continue
-                body = node.body
-                start = body[0].end_lineno + 1 if ast.get_docstring(node) is not None else body[0].lineno
-                for ln in src[start - 1 : node.end_lineno]:
-                    code = ln.split("  #", 1)[0].strip()
-                    if "# public" in ln:
-                        continue
-                    if len(code) >= MIN_LINE and not code.startswith("#"):
-                        lines.add(_norm(code))
-        for cell in assemble.assemble(ch).cells:
-            if assemble.BEGIN_HIDDEN in cell.source:
-                region = cell.source.split(assemble.BEGIN_HIDDEN, 1)[1].split(assemble.END_HIDDEN, 1)[0]
-                lines.update(_norm(ln) for ln in region.split("\n") if len(ln.strip()) >= 8)
-    return lines
-
-
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "autograde.checks", "import solutions",
-           "from solutions")
-
-
-def readable_text(path: pathlib.Path) -> str:
-    raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="ignore")
-    if path.suffix == ".html":
-        text = html.unescape(re.sub(r"<[^>]+>", "", text))
-    elif path.suffix == ".ipynb":
-        nb = json.loads(text)
-        parts = []
-        for cell in nb.get("cells", []):
-            parts.append("".join(cell.get("source", "")) if isinstance(cell.get("source"), list) else cell.get("source", ""))
-            for out in cell.get("outputs", []):
-                parts.append(json.dumps(out))
-        text = "\n".join(parts)
-    return text
-
-
-def leaks(folder: pathlib.Path, secrets: set[str]) -> list[str]:
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix in {".png", ".jpg", ".woff", ".woff2", ".ttf", ".eot", ".ico", ".gif"}:
-            continue
-        if "_static" in path.parts and path.suffix in {".js", ".css"} and "mathjax" in path.parts:
-            continue  # third-party bundles
-        text = readable_text(path)
-        lines = {_norm(ln) for ln in text.split("\n")}
-        flat = _norm(text)
-        for marker in MARKERS:
-            if marker in text:
-                found.append(f"{path}: {marker!r}")
-        for secret in secrets:
-            if secret in lines or (len(secret) >= 30 and secret in flat):
-                found.append(f"{path}: {secret!r}")
-    return found
-
-
 def test_the_scan_finds_leaks_when_there_are_some(tmp_path):
     # positive control: the nbgrader source notebooks hold the reference and the checks
     secrets = secret_lines()

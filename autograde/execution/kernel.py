@@ -114,7 +114,11 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw):
         self.load_connection_info(self.sandbox.connection_info)
         self.connection_file = str(self.sandbox.sockdir / "kernel.json")
-        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)  # for every socket made from here on
+        # for every socket made from here on: no message larger than MAX_MESSAGE, and no send
+        # that waits more than 2 s for a kernel that stopped reading (or is gone)
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+        self.context.setsockopt(zmq.SNDTIMEO, 2000)
+        self.context.setsockopt(zmq.LINGER, 0)
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or __import__("uuid").uuid4().hex
             self.provisioner = SandboxProvisioner(kernel_id=self.kernel_id, kernel_spec=SPEC, parent=self)

@@ -179,8 +179,9 @@ class NotebookRun:
             for k, cell in enumerate(self.nb.cells[index:], start=index):
                 if cell.cell_type == "code":
                     where = "while this cell ran" if k == index else "before this cell ran"
-                    cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue=f"{self.message} {where}",
-                                                           traceback=[f"NotRun: {self.message} {where}"])]
+                    ran = list(cell.get("outputs", [])) if k == index else []  # what it printed before
+                    cell.outputs = ran + [nbformat.v4.new_output("error", ename="NotRun", evalue=f"{self.message} {where}",
+                                                                 traceback=[f"NotRun: {self.message} {where}"])]
 
     async def _execute_as(self, cell, index: int, source: str) -> None:
         """Run ``source`` in place of the cell's own (the imports of it that are needed);

@@ -23,10 +23,13 @@ writable folder on the host at all.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import pathlib
+import random
 import secrets
 import shutil
 import signal
@@ -47,8 +50,38 @@ CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 WARM_MODULES = ["numpy", "IPython"]
 
 
+UID_BASE, UID_COUNT = 100_000, 4096  # host uids for learners' kernels when the grader runs as root
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces on this machine."""
+
+
+class UidLease:
+    """A host uid no other running sandbox on this machine has, held until released
+    (for a grader running as root: each kernel then runs as a real unprivileged user of
+    its own, so the process limit of one learner is not shared with another's)."""
+
+    def __init__(self):
+        folder = pathlib.Path("/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()) / "autograde-uids"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        start = random.randrange(UID_COUNT)
+        for k in range(UID_COUNT):
+            uid = UID_BASE + (start + k) % UID_COUNT
+            fd = os.open(folder / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise SandboxUnavailable("no free uid for a sandbox")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +142,9 @@ class SandboxFactory:
         self.figures = figures
         self.max_output_bytes = max_output_bytes
         self.bwrap = bwrap()
+        self.privileged = os.geteuid() == 0
+        if self.privileged and not os.path.exists("/usr/bin/setpriv"):
+            raise SandboxUnavailable("running as root, the sandbox needs util-linux's setpriv (/usr/bin/setpriv)")
         self.home = self.run_dir / "sandbox-files"
         self._prepare_files()
         pkg = pathlib.Path(autograde.__file__).resolve().parent
@@ -120,11 +156,7 @@ class SandboxFactory:
         self.masked = _masked_paths(self.mounts + ["/usr"], hide)
 
     def _prepare_files(self) -> None:
-        etc = self.home / "etc"
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "passwd").write_text(f"learner:x:{SANDBOX_UID}:{SANDBOX_UID}:learner:/tmp:/bin/false\n")
-        (etc / "group").write_text(f"learner:x:{SANDBOX_UID}:\n")
-        (self.home / "empty").mkdir(exist_ok=True)
+        (self.home / "empty").mkdir(parents=True, exist_ok=True)
         # matplotlib's font list, built once here, so no kernel spends a second building its own
         import matplotlib
         import matplotlib.font_manager as fm
@@ -138,38 +170,81 @@ class SandboxFactory:
                  os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
         return sorted(t for t in trees if not t.startswith("/usr/") and t != "/usr")
 
-    def command(self) -> list[str]:
-        """The bwrap command line (without the harness's settings, which go to stdin)."""
-        cmd = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-               "--unshare-cgroup-try", "--disable-userns", "--assert-userns-disabled", "--uid", str(SANDBOX_UID),
-               "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--die-with-parent", "--new-session",
-               "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
+    def command(self, uid: int = SANDBOX_UID) -> list[str]:
+        """The bwrap command line for a sandbox whose learner code runs as ``uid`` (the
+        harness's settings go to its stdin)."""
+        return self._namespaces(uid) + self._files(uid) + self._environment() + self._program(uid)
+
+    def _namespaces(self, uid: int) -> list[str]:
+        common = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                  "--hostname", "sandbox", "--die-with-parent", "--new-session"]
+        if self.privileged:
+            # run by root: no user namespace (it would map the learner to root, whom the kernel
+            # exempts from the process limit); the harness starts as a real unprivileged user
+            return [self.bwrap, *common, "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        return [self.bwrap, "--unshare-user", *common, "--disable-userns", "--assert-userns-disabled",
+                "--uid", str(uid), "--gid", str(uid), "--cap-drop", "ALL"]
+
+    def _files(self, uid: int) -> list[str]:
+        cmd = ["--ro-bind", "/usr", "/usr"]
+        for folder in ("/etc", "/opt", HARNESS_DIR):  # made by bwrap: readable by the learner's user too
+            cmd += ["--perms", "0755", "--dir", folder]
         for name in ("bin", "lib", "lib64", "lib32", "sbin"):
             path = f"/{name}"
             if os.path.islink(path):
                 cmd += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 cmd += ["--ro-bind", path, path]
+        made = {"/"}
         for tree in self.mounts:
+            for parent in reversed(pathlib.PurePosixPath(tree).parents):  # bwrap would make them 0700
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    cmd += ["--perms", "0755", "--dir", str(parent)]
             cmd += ["--ro-bind", tree, tree]
         for path in self.masked:
             cmd += ["--ro-bind", str(self.home / "empty"), path]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.scratch), "--tmpfs", "/tmp",
-                "--dir", "/tmp/.config/matplotlib",
-                "--ro-bind", str(self.home / "etc" / "passwd"), "/etc/passwd",
-                "--ro-bind", str(self.home / "etc" / "group"), "/etc/group",
+        etc = self._etc(uid)
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.limits.scratch),
+                "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/tmp/.config",
+                "--perms", "1777", "--dir", "/tmp/.config/matplotlib",
+                "--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group",
                 "--ro-bind", str(pathlib.Path(harness.__file__)), f"{HARNESS_DIR}/harness.py",
                 "--ro-bind", str(pathlib.Path(wire.__file__)), f"{HARNESS_DIR}/wire.py"]
         if self.fontlist is not None:
             cmd += ["--ro-bind", str(self.fontlist), f"/tmp/.config/matplotlib/{self.fontlist.name}"]
+        # the sandbox's own root and /dev are read-only: /tmp is the one place it can write
+        return cmd + ["--remount-ro", "/dev", "--remount-ro", "/"]
+
+    def _etc(self, uid: int) -> pathlib.Path:
+        etc = self.home / "etc" / str(uid)
+        if not etc.exists():
+            etc.mkdir(parents=True)
+            (etc / "passwd").write_text(f"learner:x:{uid}:{uid}:learner:/tmp:/bin/false\n")
+            (etc / "group").write_text(f"learner:x:{uid}:\n")
+        return etc
+
+    @staticmethod
+    def _environment() -> list[str]:
         env = {"HOME": "/tmp", "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/.config/matplotlib",
                "IPYTHONDIR": "/tmp/.ipython", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        cmd += ["--clearenv", "--chdir", "/tmp"]
+        cmd = ["--clearenv", "--chdir", "/tmp"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
-        return cmd + ["--", sys.executable, "-I", f"{HARNESS_DIR}/harness.py"]
+        return cmd
+
+    def _program(self, uid: int) -> list[str]:
+        python = [sys.executable, "-I", f"{HARNESS_DIR}/harness.py"]
+        if self.privileged:
+            # drop to the leased uid, then a user namespace of the learner's own that maps it to
+            # itself and lets the learner's code make no more (so it can create none of its own)
+            return ["--", "/usr/bin/setpriv", "--reuid", str(uid), "--regid", str(uid), "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                    self.bwrap, "--unshare-user", "--uid", str(uid), "--gid", str(uid), "--disable-userns",
+                    "--assert-userns-disabled", "--dev-bind", "/", "/", "--die-with-parent", "--", *python]
+        return ["--", *python]
 
     def start(self) -> "Sandbox":
         return Sandbox(self)
@@ -181,6 +256,7 @@ class Sandbox:
 
     def __init__(self, factory: SandboxFactory):
         self.started = time.monotonic()
+        self.lease = UidLease() if factory.privileged else None
         self.sockdir = pathlib.Path(tempfile.mkdtemp(prefix="k-", dir=factory.run_dir))
         prefix = str(self.sockdir / "k")
         key = secrets.token_hex(32)
@@ -195,7 +271,10 @@ class Sandbox:
             listeners.append(s)
         ours, theirs = socket.socketpair()
         self.channel_socket = ours
-        fds = [s.fileno() for s in listeners] + [theirs.fileno()]
+        info_r, info_w = os.pipe()  # bwrap says there the host pid of the sandbox's first process
+        self._info = info_r
+        self.child_pid: int | None = None
+        fds = [s.fileno() for s in listeners] + [theirs.fileno(), info_w]
         settings = {
             "limits": factory.limits.rlimits(), "channel_fd": theirs.fileno(),
             "listen_fds": {f"{prefix}-{k + 1}": s.fileno() for k, s in enumerate(listeners)},
@@ -206,7 +285,9 @@ class Sandbox:
         try:
             # AUTOGRADE_SANDBOX_STDERR=1 (maintainers): the kernel's stderr goes to the grader's
             stderr = None if settings["keep_stderr"] else subprocess.DEVNULL
-            self.proc = subprocess.Popen(factory.command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            uid = self.lease.uid if self.lease else SANDBOX_UID
+            self.proc = subprocess.Popen(factory.command(uid)[:1] + ["--info-fd", str(info_w)] + factory.command(uid)[1:],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=stderr, pass_fds=fds, start_new_session=True)
             self.proc.stdin.write(json.dumps(settings).encode())
             self.proc.stdin.close()
@@ -214,6 +295,7 @@ class Sandbox:
             for s in listeners:
                 s.close()  # the kernel holds its own copies; the socket files stay for the client
             theirs.close()
+            os.close(info_w)
 
     @property
     def pid(self) -> int:
@@ -228,15 +310,40 @@ class Sandbox:
         # other signals are not forwarded: interrupts go to the kernel as messages
 
     def kill(self) -> None:
-        """Kill the sandbox and everything in it, and remove its sockets."""
+        """Kill the sandbox and everything in it, wait until it is gone, and remove its sockets."""
+        first = self._first_pid()
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.proc.wait()
-        try:
-            self.channel_socket.close()
-        except OSError:
-            pass
+        if first is not None:  # its PID namespace ends when its first process has gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _alive(first) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        for closing in (self.channel_socket.close, lambda: os.close(self._info)):
+            with contextlib.suppress(OSError):
+                closing()
+        if self.lease is not None:
+            self.lease.release()
         shutil.rmtree(self.sockdir, ignore_errors=True)
+
+    def _first_pid(self) -> int | None:
+        if self.child_pid is None:
+            import select
+
+            if select.select([self._info], [], [], 0)[0]:
+                with contextlib.suppress(OSError, ValueError):
+                    self.child_pid = int(json.loads(os.read(self._info, 4096).decode().split("}")[0] + "}")["child-pid"])
+        return self.child_pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False

@@ -99,7 +99,9 @@ def _pool(settings: dict) -> SandboxPool:
             if _STATE["pool"] is not None:
                 _STATE["pool"].close()
             if _STATE["dir"] is None:
-                _STATE["dir"] = pathlib.Path(tempfile.mkdtemp(prefix=f"autograde-worker-{os.getpid()}-"))
+                root = settings.get("tmp_root")  # the coordinator's run folder, when it is on this machine
+                _STATE["dir"] = pathlib.Path(tempfile.mkdtemp(prefix=f"autograde-worker-{os.getpid()}-",
+                                                              dir=root if root and os.path.isdir(root) else None))
                 atexit.register(_cleanup)
             limits = Limits(memory=settings.get("memory"),
                             cpu_seconds=int(settings.get("notebook_timeout", 600)) + 60)
@@ -118,16 +120,25 @@ def _cleanup() -> None:
 
 
 def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
-    """Run and grade one sanitized notebook (a dask task: plain data in and out)."""
+    """Run and grade one sanitized notebook (a dask task: plain data in and out). It
+    returns within the notebook's time limit and a minute, whatever the notebook does:
+    past that, its sandbox is killed and it has no verdicts."""
     run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")})
     sandbox = _pool(settings).take()
-    try:
-        result = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox).run()
-    finally:
-        sandbox.kill()
-        _STATE["pool"].live.discard(sandbox)
-    result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
-    return result
+    notebook = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox)
+    done: dict = {}
+    thread = threading.Thread(target=lambda: done.update(notebook.run()), name="notebook", daemon=True)
+    thread.start()
+    thread.join(run.notebook_timeout + 60)
+    sandbox.kill()
+    _STATE["pool"].live.discard(sandbox)
+    if not done:  # the run is stuck on our side: no verdict, and the class goes on
+        done = {"nb": nb_json, "status": "crashed", "warnings": [], "seconds": run.notebook_timeout + 60,
+                "message": "grading this notebook got stuck and was abandoned; it scored 0",
+                "verdicts": {gid: {"passed": False, "message": "no verdict: grading got stuck", "diagnosis": None}
+                             for gid in plan["grade_ids"]}}
+    done["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return done
 
 
 def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:

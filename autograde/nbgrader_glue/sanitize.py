@@ -45,6 +45,7 @@ def sanitize(nb, resources: dict, config, released) -> tuple[object, list[str]]:
     plog.addHandler(capture)
     try:
         edited = edited_locked_cells(nb, released)
+        repaired = restore_metadata(nb, released)
         for cls in Autograde.class_traits()["sanitize_preprocessors"].default():  # nbgrader's own, in its order
             nb, resources = cls(config=config, log=plog)(nb, resources)
             # DeduplicateIds leaves an empty nbgrader dict on a copied cell, which the
@@ -56,7 +57,31 @@ def sanitize(nb, resources: dict, config, released) -> tuple[object, list[str]]:
     finally:
         plog.removeHandler(capture)
     warnings = [f"the locked cell {gid!r} was edited; the original was put back and graded" for gid in edited]
+    if repaired:
+        warnings.append(f"the grading metadata of {repaired} cell(s) was edited; the original was put back")
     return nb, warnings + plain_warnings(capture.messages)
+
+
+def restore_metadata(nb, released) -> int:
+    """Put back the released nbgrader metadata of every cell that carries a grade id of
+    the chapter, and drop it from cells that carry any other (a cell made into a "grade
+    cell" by its learner is an ordinary cell). Returns how many cells were changed."""
+    original = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in released.cells
+                if "grade_id" in c.metadata.get("nbgrader", {})}
+    changed = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        if gid in original:
+            if meta != original[gid]:
+                cell.metadata["nbgrader"] = dict(original[gid])
+                changed += 1
+        else:
+            del cell.metadata["nbgrader"]
+            changed += 1
+    return changed
 
 
 def edited_locked_cells(nb, released) -> list[str]:

@@ -86,11 +86,15 @@ class _CachedJsonschema:
         return getattr(self._module, name)
 
 
-def verdict_notebook(sanitized, verdicts: dict[str, dict]):
+def verdict_notebook(sanitized, verdicts: dict[str, dict], grade_ids: list[str]):
     """A copy of the sanitized submission in which every grade cell holds only its
-    trusted verdict: nothing if its check passed, one error output otherwise."""
+    trusted verdict: nothing if its check passed, one error output otherwise. A cell
+    that claims to be a grade cell but is none of the chapter's (``grade_ids``) is not
+    graded."""
     nb = copy.deepcopy(sanitized)
     for cell in nb.cells:
+        if utils.is_grade(cell) and cell.metadata["nbgrader"].get("grade_id") not in grade_ids:
+            cell.metadata["nbgrader"]["grade"] = False
         if cell.cell_type != "code":
             continue
         cell.outputs = []
@@ -102,12 +106,13 @@ def verdict_notebook(sanitized, verdicts: dict[str, dict]):
     return nb
 
 
-def save(config, sanitized, resources: dict, verdicts: dict[str, dict], plog: logging.Logger) -> None:
+def save(config, sanitized, resources: dict, verdicts: dict[str, dict], grade_ids: list[str],
+         plog: logging.Logger) -> None:
     """Write the trusted verdicts of one submission to the gradebook with nbgrader's own
     SaveAutoGrades (and its late-penalty step)."""
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
-    nb = verdict_notebook(sanitized, verdicts)
+    nb = verdict_notebook(sanitized, verdicts, grade_ids)
     for cls in (SaveAutoGrades, AssignLatePenalties):
         nb, resources = cls(config=config, log=plog)(nb, resources)
 
