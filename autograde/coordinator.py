@@ -26,6 +26,7 @@ import logging
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,8 +86,8 @@ class Progress:
 
 @contextlib.contextmanager
 def run_folder():
-    """A temporary folder for one run, removed at its end; folders of runs whose
-    coordinator died are removed too."""
+    """A temporary folder for one run, removed at its end, or by its guard process if the
+    coordinator is killed; folders of runs whose coordinator died earlier are removed too."""
     base = pathlib.Path(tempfile.gettempdir())
     for prefix in (RUN_PREFIX, "autograde-worker-"):
         for old in base.glob(f"{prefix}*"):
@@ -94,9 +95,13 @@ def run_folder():
             if pid.isdigit() and not pathlib.Path(f"/proc/{pid}").exists():
                 shutil.rmtree(old, ignore_errors=True)
     folder = pathlib.Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
+    guard = subprocess.Popen([sys.executable, "-m", "autograde.execution.guard", str(os.getpid()), str(folder)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield folder
     finally:
+        guard.kill()
+        guard.wait()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -41,10 +41,11 @@ def _cases():
 
 # ---------------------------------------------------------------- softmax
 def _softmax_mistakes(z):
-    with quiet_numpy():
+    with quiet_numpy():  # computed first: a generator must not stop inside an errstate block
         e = np.exp(z - z.max())
-        yield "you normalised over the rows (axis=1) instead of over each column (axis=0).", e / e.sum(axis=1, keepdims=True)
-        yield "you divided by the sum of the whole array instead of the sum of each column: use axis=0 and keepdims=True.", e / e.sum()
+        by_rows, by_all = e / e.sum(axis=1, keepdims=True), e / e.sum()
+    yield "you normalised over the rows (axis=1) instead of over each column (axis=0).", by_rows
+    yield "you divided by the sum of the whole array instead of the sum of each column: use axis=0 and keepdims=True.", by_all
 
 
 def check_softmax(softmax):

@@ -87,7 +87,7 @@ class SandboxPool:
             self._next = None
 
 
-_STATE: dict = {"pool": None, "key": None, "dir": None}
+_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None}
 _STATE_LOCK = threading.Lock()
 
 
@@ -100,6 +100,7 @@ def _pool(settings: dict) -> SandboxPool:
                 _STATE["pool"].close()
             if _STATE["dir"] is None:
                 root = settings.get("tmp_root")  # the coordinator's run folder, when it is on this machine
+                _STATE["run"] = root if root and os.path.isdir(root) else None
                 _STATE["dir"] = pathlib.Path(tempfile.mkdtemp(prefix=f"autograde-worker-{os.getpid()}-",
                                                               dir=root if root and os.path.isdir(root) else None))
                 atexit.register(_cleanup)
@@ -164,8 +165,11 @@ def warm_up(settings: dict) -> int:
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.25)
-        if os.getppid() != parent:  # the coordinator is gone: leave nothing behind
+        if os.getppid() != parent:  # the coordinator is gone (killed): leave nothing behind
             _cleanup()
+            run = _STATE["run"]
+            if run and pathlib.Path(run).name.startswith(f"autograde-run-{parent}-"):
+                shutil.rmtree(run, ignore_errors=True)  # its own folder, which it could not remove
             os._exit(3)
 
 

@@ -1,0 +1,206 @@
+"""No process outlives grading and no temporary folder is left: after a normal run (see
+test_security), after an error, after Ctrl-C and after ``kill -9`` of the coordinator.
+A worker that dies costs no notebook more than its own points, and the local cluster
+talks to nobody without its certificate."""
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from autograde import course
+from autograde.authoring import synthetic
+from helpers import exercises, rows_of, write
+
+pytestmark = pytest.mark.slow
+
+CH04 = course.by_assignment("ch04")
+FULL = sum(exercises(CH04).values())
+SLOW_CELL = "import time\ntime.sleep(4)"  # every notebook takes a while: the run is caught mid-way
+
+
+def _children() -> dict[int, int]:
+    """pid -> parent pid, of every process on the machine."""
+    out = {}
+    for p in pathlib.Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                out[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def descendants(pid: int) -> set[int]:
+    parents = _children()
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        for child, parent in parents.items():
+            if parent == here and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pids) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            out.append(pid)
+    return out
+
+
+def run_folders(pid: int) -> list[pathlib.Path]:
+    return list(pathlib.Path(tempfile.gettempdir()).glob(f"autograde-run-{pid}-*"))
+
+
+def a_class(folder: pathlib.Path, n: int = 6, slow: bool = True):
+    for i in range(n):
+        nb = synthetic.submission(CH04, "reference" if i % 2 == 0 else "untouched")
+        if slow:
+            cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
+            cell.source += "\n" + SLOW_CELL
+        write(folder, f"s{i}", CH04, nb)
+    # a learner-started daemon, which must die with its sandbox
+    nb = synthetic.submission(CH04, "untouched")
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
+    cell.source += "\nimport subprocess\nsubprocess.Popen(['sleep', '4245'], start_new_session=True)\n" + SLOW_CELL
+    write(folder, "daemon", CH04, nb)
+
+
+def start(course_dir, subs, out, *extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
+                             "--out", str(out), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_sandboxes(proc: subprocess.Popen, timeout: float = 120) -> set[int]:
+    """The coordinator's descendants once its workers run learners' kernels."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs = descendants(proc.pid)
+        cmds = []
+        for pid in procs:
+            try:
+                cmds.append(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes())
+            except OSError:
+                pass
+        if any(b"harness.py" in c for c in cmds) and any(b"4245" in c for c in cmds):
+            return procs
+        time.sleep(0.2)
+    raise AssertionError("no sandbox started")
+
+
+def assert_nothing_left(pids, coordinator: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (alive(pids) or run_folders(coordinator)):
+        time.sleep(0.2)
+    assert alive(pids) == [], [pathlib.Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in alive(pids)]
+    assert run_folders(coordinator) == []
+    assert not [p for p in _children() if b"4245" in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_kill_9_of_the_coordinator_leaves_nothing(released, tmp_path):
+    a_class(tmp_path / "subs")
+    proc = start(tmp_path / "course", tmp_path / "subs", tmp_path / "out")
+    pids = wait_for_sandboxes(proc)
+    os.kill(proc.pid, signal.SIGKILL)  # the coordinator alone; its workers and sandboxes must follow
+    proc.wait()
+    assert_nothing_left(pids | descendants(proc.pid), proc.pid)
+
+
+def test_ctrl_c_leaves_nothing(released, tmp_path):
+    a_class(tmp_path / "subs")
+    proc = start(tmp_path / "course", tmp_path / "subs", tmp_path / "out")
+    pids = wait_for_sandboxes(proc)
+    os.kill(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert_nothing_left(pids, proc.pid)
+
+
+def test_an_error_mid_run_leaves_nothing(released, tmp_path):
+    """A gradebook that cannot be reached: the run stops with a message, and its cluster
+    (started first thing) stops with it."""
+    a_class(tmp_path / "subs", n=1, slow=False)
+    proc = start(tmp_path / "course", tmp_path / "subs", tmp_path / "out", "--db-url",
+                 "postgresql://nobody@127.0.0.1:9/nothing")
+    seen: set[int] = set()
+    while proc.poll() is None:
+        seen |= descendants(proc.pid)
+        time.sleep(0.1)
+    assert proc.returncode != 0
+    assert seen, "the cluster was never started"
+    assert_nothing_left(seen, proc.pid)
+
+
+def test_a_lost_worker_costs_no_unearned_point(released, tmp_path):
+    """A grading worker killed mid-run: its notebook is graded again elsewhere or scores 0."""
+    a_class(tmp_path / "subs", n=6)
+    proc = start(tmp_path / "course", tmp_path / "subs", tmp_path / "out", "--workers", "2")
+    pids = wait_for_sandboxes(proc)
+    workers = [p for p in pids if b"multiprocessing" in _cmdline(p) and b"resource_tracker" not in _cmdline(p)]
+    busy = [w for w in workers if any(b"bwrap" in _cmdline(c) for c in descendants(w))]
+    assert busy, "no worker was running a notebook"
+    os.kill(busy[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    rows = rows_of(tmp_path / "out")
+    assert len(rows) == 7
+    for (student, _), row in rows.items():
+        honest = FULL if student in ("s0", "s2", "s4") else 0.0
+        assert float(row["score"]) in (honest, 0.0), row
+        assert float(row["score"]) == honest or row["status"] == "crashed", row
+
+
+def _talk(port: int, tls: bool) -> bytes:
+    """Connect to the scheduler (plain, or TLS without a client certificate), say
+    something, and return what comes back (b"" once it hangs up)."""
+    import socket
+    import ssl
+
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock = raw
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            sock = ctx.wrap_socket(raw)
+        sock.sendall(b"\x00" * 64)
+        return sock.recv(64)
+    except (OSError, ssl.SSLError):
+        return b""
+    finally:
+        raw.close()
+
+
+def test_the_local_cluster_talks_only_to_its_own():
+    from autograde.execution.cluster import start_cluster, stop
+
+    client, cluster = start_cluster(1, None)
+    try:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:")
+        port = int(address.rsplit(":", 1)[1])
+        assert _talk(port, tls=False) == b""  # no TLS: nothing
+        assert _talk(port, tls=True) == b""  # TLS without the run's certificate: nothing
+        assert client.submit(sum, [1, 2]).result() == 3  # and its own client still works
+    finally:
+        stop(client, cluster)
