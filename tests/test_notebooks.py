@@ -19,7 +19,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import assemble
-from autograde.nbgrader_glue.config import CODE_STUB
+from autograde.authoring.markers import CODE_STUB
 
 CHAPTERS = course.chapters()
 STUB_MESSAGE = ast.literal_eval(CODE_STUB.split("NotImplementedError(", 1)[1].rsplit(")", 1)[0])

@@ -7,7 +7,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import assemble
-from autograde.authoring.assemble import BEGIN_HIDDEN, BEGIN_SOLUTION
+from autograde.authoring.markers import BEGIN_HIDDEN, BEGIN_SOLUTION
 
 CHAPTERS = course.chapters()
 

@@ -21,23 +21,14 @@ import copy
 import importlib
 import inspect
 import pathlib
-import re
 import textwrap
 
 import nbformat
 
 from autograde.course import Chapter
-from autograde.nbgrader_glue.config import CODE_STUB
+from autograde.authoring.markers import BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN, END_SOLUTION
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB_LINES = CODE_STUB.split("\n")
-_HIDDEN = re.compile(re.escape(BEGIN_HIDDEN) + r".*?" + re.escape(END_HIDDEN) + r"\n?", re.S)
-
-
-def strip_hidden(source: str) -> str:
-    """``source`` without its hidden test regions."""
-    return _HIDDEN.sub("", source).rstrip("\n") if BEGIN_HIDDEN in source else source
 
 
 class AssembleError(RuntimeError):

@@ -116,65 +116,89 @@ def _array(a: np.ndarray, counter) -> dict:
 def decode(data, remote=None):
     """Plain data from JSON-ready ``data``, checking everything. ``remote(id)`` turns a
     call-back id into a callable; without it a call-back is an error."""
-    counter = [0]
+    return _Decoder(remote).value(data, 0)
 
-    def dec(v, depth):
-        counter[0] += 1
-        if counter[0] > MAX_ITEMS or depth > MAX_DEPTH:
+
+class _Decoder:
+    def __init__(self, remote):
+        self.remote = remote
+        self.items = 0
+
+    def count(self, n: int, depth: int) -> None:
+        self.items += n
+        if self.items > MAX_ITEMS or depth > MAX_DEPTH:
             raise WireError("the message is too large or too deeply nested")
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        if isinstance(v, int):
-            return v
-        if isinstance(v, float):
+
+    def value(self, v, depth: int):
+        self.count(1, depth)
+        if v is None or isinstance(v, (bool, str, int, float)):
             return v
         if isinstance(v, list):
-            return [dec(x, depth + 1) for x in v]
+            return [self.value(x, depth + 1) for x in v]
         if not (isinstance(v, dict) and len(v) == 1):
             raise WireError(f"not plain data: {type(v).__name__}")
         (tag, body), = v.items()
-        if tag in ("T", "S", "F"):
-            items = [dec(x, depth + 1) for x in _list(body)]
-            if tag == "T":
-                return tuple(items)
-            try:
-                return set(items) if tag == "S" else frozenset(items)
-            except TypeError as exc:
-                raise WireError(f"a set of unhashable items: {exc}") from None
-        if tag == "D":
-            out = {}
-            for pair in _list(body):
-                if not (isinstance(pair, list) and len(pair) == 2):
-                    raise WireError("a dict entry is not a [key, value] pair")
-                key = dec(pair[0], depth + 1)
-                try:
-                    out[key] = dec(pair[1], depth + 1)
-                except TypeError:
-                    raise WireError(f"an unhashable dict key of type {type(key).__name__}") from None
-            return out
-        if tag == "C":
-            re_im = _list(body)
-            if len(re_im) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in re_im):
-                raise WireError("a complex number is not [real, imag]")
-            return complex(*re_im)
-        if tag == "A":
-            return _unarray(body, counter)
-        if tag == "N":
-            parts = _list(body)
-            if len(parts) != 2 or not isinstance(parts[1], str):
-                raise WireError("a numpy scalar is not [dtype, data]")
-            dt = _dtype_named(parts[0])
-            raw = _b64(parts[1])
-            if len(raw) != dt.itemsize:
-                raise WireError("a numpy scalar has the wrong number of bytes")
-            return np.frombuffer(raw, dtype=dt)[0]
-        if tag == "R":
-            if remote is None or not isinstance(body, str) or len(body) > 64:
-                raise WireError("a callable cannot be received here")
-            return remote(body)
-        raise WireError(f"unknown tag {tag!r}")
+        handler = {"T": self.collection, "S": self.collection, "F": self.collection, "D": self.mapping,
+                   "C": self.complex, "A": self.array, "N": self.scalar, "R": self.callback}.get(tag)
+        if handler is None:
+            raise WireError(f"unknown tag {tag!r}")
+        return handler(tag, body, depth)
 
-    return dec(data, 0)
+    def collection(self, tag, body, depth):
+        items = [self.value(x, depth + 1) for x in _list(body)]
+        if tag == "T":
+            return tuple(items)
+        try:
+            return set(items) if tag == "S" else frozenset(items)
+        except TypeError as exc:
+            raise WireError(f"a set of unhashable items: {exc}") from None
+
+    def mapping(self, tag, body, depth):
+        out = {}
+        for pair in _list(body):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise WireError("a dict entry is not a [key, value] pair")
+            key = self.value(pair[0], depth + 1)
+            try:
+                out[key] = self.value(pair[1], depth + 1)
+            except TypeError:
+                raise WireError(f"an unhashable dict key of type {type(key).__name__}") from None
+        return out
+
+    def complex(self, tag, body, depth):
+        re_im = _list(body)
+        if len(re_im) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in re_im):
+            raise WireError("a complex number is not [real, imag]")
+        return complex(*re_im)
+
+    def array(self, tag, body, depth):
+        parts = _list(body)
+        if len(parts) != 3 or not isinstance(parts[1], list) or not isinstance(parts[2], str):
+            raise WireError("an array is not [dtype, shape, data]")
+        dt, shape = _dtype_named(parts[0]), parts[1]
+        if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape):
+            raise WireError("an array has a bad shape")
+        size = math.prod(shape)
+        self.count(size, depth)
+        raw = _b64(parts[2])
+        if len(raw) != size * dt.itemsize:
+            raise WireError("an array's data does not match its shape")
+        return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+    def scalar(self, tag, body, depth):
+        parts = _list(body)
+        if len(parts) != 2 or not isinstance(parts[1], str):
+            raise WireError("a numpy scalar is not [dtype, data]")
+        dt = _dtype_named(parts[0])
+        raw = _b64(parts[1])
+        if len(raw) != dt.itemsize:
+            raise WireError("a numpy scalar has the wrong number of bytes")
+        return np.frombuffer(raw, dtype=dt)[0]
+
+    def callback(self, tag, body, depth):
+        if self.remote is None or not isinstance(body, str) or len(body) > 64:
+            raise WireError("a callable cannot be received here")
+        return self.remote(body)
 
 
 def _list(body) -> list:
@@ -194,24 +218,6 @@ def _b64(text: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         raise WireError("bad base64 data") from None
-
-
-def _unarray(body, counter) -> np.ndarray:
-    parts = _list(body)
-    if len(parts) != 3 or not isinstance(parts[1], list) or not isinstance(parts[2], str):
-        raise WireError("an array is not [dtype, shape, data]")
-    dt = _dtype_named(parts[0])
-    shape = parts[1]
-    if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape):
-        raise WireError("an array has a bad shape")
-    size = math.prod(shape)
-    counter[0] += size
-    if counter[0] > MAX_ITEMS:
-        raise WireError("an array is too large")
-    raw = _b64(parts[2])
-    if len(raw) != size * dt.itemsize:
-        raise WireError("an array's data does not match its shape")
-    return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
 
 
 # ---------------------------------------------------------------- frames

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import os
 
-COURSE_ID = "sequence-models-1"
+from autograde.authoring.markers import CODE_STUB
 
-# What nbgrader puts where a solution was. The chapters' stubs are written the same
-# way, so that generating the student edition gives back the chapter exactly.
-CODE_STUB = (
-    "# YOUR CODE HERE\n"
-    'raise NotImplementedError("Exercise not done yet: replace this line with your code.")'
-)
+COURSE_ID = "sequence-models-1"
 
 CELL_TIMEOUT = 60  # seconds a single cell may run while grading (infinite loops)
 MAX_OUTPUT_LINES = 200  # stream output kept per cell while grading (output floods)
@@ -58,7 +53,7 @@ def apply(c, config_file: str | None = None, db_url: str | None = None) -> None:
 
     # Feedback shows each exercise's points and the checks' plain-words verdicts,
     # never the hidden tests' code or the reference (see autograde.outputs.feedback).
-    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file
+    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file first
     from nbgrader.preprocessors import GetGrades
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 

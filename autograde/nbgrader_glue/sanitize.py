@@ -17,7 +17,7 @@ import nbformat
 from nbgrader import utils
 
 from autograde import course
-from autograde.authoring.assemble import strip_hidden
+from autograde.authoring.markers import strip_hidden
 
 log = logging.getLogger("autograde")
 

@@ -21,7 +21,7 @@ import nbformat
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograde.authoring.assemble import BEGIN_HIDDEN, strip_hidden
+from autograde.authoring.markers import BEGIN_HIDDEN, strip_hidden
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
