@@ -1,4 +1,4 @@
-"""Benchmark: grading a class with `python -m autograde grade` against plain `nbgrader autograde`.
+"""Benchmark: grading a class with `python -m autograde grade` (sandboxed) against plain `nbgrader autograde`.
 
     .venv/bin/python bench/grading.py --n 20 100 400
 
@@ -107,6 +107,45 @@ def bench(n: int, work: pathlib.Path, workers: int) -> dict:
             "mix": kinds}
 
 
+def sandbox_cost(n: int = 20) -> str:
+    """What the sandbox adds to one notebook: bubblewrap around a process (median of n
+    starts of `python -c pass`, in a sandbox and not), and a sandboxed kernel's start."""
+    import statistics
+
+    from jupyter_client import BlockingKernelClient
+
+    from autograde.execution.sandbox import Limits, SandboxFactory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        factory = SandboxFactory(pathlib.Path(tmp), Limits())
+        inside = factory.command()[:-2] + ["-c", "pass"]
+
+        def median(cmd):
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True)
+                times.append(time.perf_counter() - t)
+            return statistics.median(times)
+
+        bare = median([sys.executable, "-I", "-c", "pass"])
+        wrapped = median(inside)
+        starts = []
+        for _ in range(5):
+            t = time.perf_counter()
+            sandbox = factory.start()
+            kc = BlockingKernelClient()
+            kc.load_connection_info(sandbox.connection_info)
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            starts.append(time.perf_counter() - t)
+            kc.stop_channels()
+            sandbox.kill()
+    return (f"sandbox cost per notebook: bubblewrap adds {1000 * (wrapped - bare):.0f} ms to a process start "
+            f"({1000 * wrapped:.0f} ms vs {1000 * bare:.0f} ms); a fresh sandboxed kernel is ready in "
+            f"{statistics.median(starts):.2f} s (started while the previous notebook runs)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[20, 100, 400])
@@ -128,6 +167,7 @@ def main() -> None:
         a, b = rows[-2], rows[-1]
         print(f"cost per extra submission from N={a['n']} to N={b['n']}: ours "
               f"{(b['ours'] - a['ours']) / (b['n'] - a['n']):.3f} s, plain {(b['plain'] - a['plain']) / (b['n'] - a['n']):.3f} s")
+    print(sandbox_cost(), flush=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     if not all(r["same"] for r in rows):

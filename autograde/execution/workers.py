@@ -30,6 +30,7 @@ import nbformat
 
 from autograde.execution.runner import NotebookRun, Plan, RunSettings
 from autograde.execution.sandbox import Limits, SandboxFactory
+from autograde.status import Status
 
 log = logging.getLogger("autograde")
 
@@ -134,7 +135,7 @@ def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
     sandbox.kill()
     _STATE["pool"].live.discard(sandbox)
     if not done:  # the run is stuck on our side: no verdict, and the class goes on
-        done = {"nb": nb_json, "status": "crashed", "warnings": [], "seconds": run.notebook_timeout + 60,
+        done = {"nb": nb_json, "status": Status.CRASHED.value, "warnings": [], "seconds": run.notebook_timeout + 60,
                 "message": "grading this notebook got stuck and was abandoned; it scored 0",
                 "verdicts": {gid: {"passed": False, "message": "no verdict: grading got stuck", "diagnosis": None}
                              for gid in plan["grade_ids"]}}

@@ -22,6 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograde.authoring.markers import BEGIN_HIDDEN, strip_hidden
+from autograde.status import Status
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -143,7 +144,7 @@ def summary_cell(result) -> nbformat.NotebookNode:
         message = (result.verdicts.get(name) or {}).get("message", "no verdict")
         rows.append(f"| {esc(name)} | {shown} | {esc(message)} |")
     lines = [f"## Your results: {result.score:g} / {result.max_score:g}", ""]
-    if str(result.status) != "graded":
+    if Status(result.status) != Status.GRADED:
         lines += [f"**Status:** {esc(result.status)}. {esc(result.message)}", ""]
     if result.seconds_late:
         lines += [f"Submitted {result.seconds_late / 3600:.1f} hours after the due date.", ""]
