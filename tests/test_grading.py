@@ -4,6 +4,7 @@ thing."""
 from __future__ import annotations
 
 import json
+import pathlib
 import zipfile
 
 import pytest
@@ -166,3 +167,32 @@ def test_release_equals_chapters(released):
     _, paths = released
     for ch, path in paths.items():
         assert path.read_text() == ch.path.read_text()
+
+
+def test_plain_nbgrader_still_grades_the_course(released, tmp_path):
+    """The nbgrader source's hidden regions run the same checks inside the kernel, for a
+    plain `nbgrader autograde` (the formgrader's button, the benchmark's baseline)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from autograde.nbgrader_glue.coursedir import Course
+
+    c, _ = released
+    course_dir = tmp_path / "course"
+    shutil.copytree(c.root, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "*.jsonl"))
+    Course(course_dir)  # its config points at its own folder
+    for student, answers in [("right", "reference"), ("wrong", {"rnn_forward": "loop_not_from_a0"})]:
+        path = course_dir / "submitted" / student / "ch04" / CH04.path.name
+        path.parent.mkdir(parents=True)
+        nbformat.write(synthetic.submission(CH04, answers), path)
+    proc = subprocess.run([str(pathlib.Path(sys.executable).parent / "nbgrader"), "autograde", "ch04", "--force",
+                           "--log-level=ERROR"], cwd=course_dir, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with Course(course_dir).gradebook() as gb:
+        scores = {s: {g.name: g.score for g in gb.find_submission_notebook(CH04.notebook, "ch04", s).grades}
+                  for s in ("right", "wrong")}
+    assert scores["right"] == {f"test_{k}": v for k, v in points(CH04).items()}
+    assert scores["wrong"] == dict(scores["right"], test_rnn_forward=0.0)

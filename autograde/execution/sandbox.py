@@ -187,15 +187,21 @@ class SandboxFactory:
 
     def _files(self, uid: int) -> list[str]:
         cmd = ["--ro-bind", "/usr", "/usr"]
-        for folder in ("/etc", "/opt", HARNESS_DIR):  # made by bwrap: readable by the learner's user too
-            cmd += ["--perms", "0755", "--dir", folder]
         for name in ("bin", "lib", "lib64", "lib32", "sbin"):
             path = f"/{name}"
             if os.path.islink(path):
                 cmd += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 cmd += ["--ro-bind", path, path]
-        made = {"/"}
+        # the scratch folder first, so that a Python environment that lives under /tmp is
+        # mounted over it (read-only) rather than hidden by it
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.limits.scratch),
+                "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/tmp/.config",
+                "--perms", "1777", "--dir", "/tmp/.config/matplotlib"]
+        made = {"/", "/tmp", "/usr", "/proc", "/dev"}
+        for folder in ("/etc", "/opt", HARNESS_DIR):  # made by bwrap: readable by the learner's user too
+            made.add(folder)
+            cmd += ["--perms", "0755", "--dir", folder]
         for tree in self.mounts:
             for parent in reversed(pathlib.PurePosixPath(tree).parents):  # bwrap would make them 0700
                 if str(parent) not in made:
@@ -205,10 +211,7 @@ class SandboxFactory:
         for path in self.masked:
             cmd += ["--ro-bind", str(self.home / "empty"), path]
         etc = self._etc(uid)
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.limits.scratch),
-                "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/tmp/.config",
-                "--perms", "1777", "--dir", "/tmp/.config/matplotlib",
-                "--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group",
+        cmd += ["--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group",
                 "--ro-bind", str(pathlib.Path(harness.__file__)), f"{HARNESS_DIR}/harness.py",
                 "--ro-bind", str(pathlib.Path(wire.__file__)), f"{HARNESS_DIR}/wire.py"]
         if self.fontlist is not None:
