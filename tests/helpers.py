@@ -11,6 +11,8 @@ import pathlib
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import nbformat
 
@@ -139,3 +141,75 @@ def leaks(folder: pathlib.Path, secrets: set[str]) -> list[str]:
             continue  # third-party bundles
         found += [f"{path}: {secret!r}" for secret in sorted(found_in(readable_text(path), secrets))]
     return found
+
+
+# ---------------------------------------------------------------- processes
+def parents() -> dict[int, int]:
+    """pid -> parent pid, of every process on the machine."""
+    out = {}
+    for p in pathlib.Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                out[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def descendants(pid: int) -> set[int]:
+    table = parents()
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        for child, parent in table.items():
+            if parent == here and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pids) -> list[int]:
+    """Those of ``pids`` that still run (zombies do not count)."""
+    out = []
+    for pid in pids:
+        try:
+            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            out.append(pid)
+    return out
+
+
+def marked(marker: str) -> list[int]:
+    """Live processes whose command line or environment holds ``marker`` (a sandbox's
+    processes carry AUTOGRADE_RUN=autograde-run-<coordinator pid>-...)."""
+    found = []
+    for p in pathlib.Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                blob = (p / "cmdline").read_bytes() + (p / "environ").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in blob:
+                found.append(int(p.name))
+    return alive(found)
+
+
+def watch(cmd: list, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, int, set[int]]:
+    """Run ``cmd``; return how it ended, its pid, and every process it started on the way."""
+    proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    out, err = [], []
+    readers = [threading.Thread(target=lambda s=s, b=b: b.append(s.read()), daemon=True)
+               for s, b in ((proc.stdout, out), (proc.stderr, err))]
+    for r in readers:
+        r.start()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen |= descendants(proc.pid)
+        time.sleep(0.2)
+    proc.wait(timeout=max(1, deadline - time.monotonic()))
+    for r in readers:
+        r.join()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err)), proc.pid, seen

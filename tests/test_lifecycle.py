@@ -16,49 +16,13 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
-from helpers import exercises, rows_of, write
+from helpers import alive, descendants, exercises, parents, rows_of, write
 
 pytestmark = pytest.mark.slow
 
 CH04 = course.by_assignment("ch04")
 FULL = sum(exercises(CH04).values())
 SLOW_CELL = "import time\ntime.sleep(4)"  # every notebook takes a while: the run is caught mid-way
-
-
-def _children() -> dict[int, int]:
-    """pid -> parent pid, of every process on the machine."""
-    out = {}
-    for p in pathlib.Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                out[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
-def descendants(pid: int) -> set[int]:
-    parents = _children()
-    found, todo = set(), [pid]
-    while todo:
-        here = todo.pop()
-        for child, parent in parents.items():
-            if parent == here and child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def alive(pids) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state not in ("Z", "X"):
-            out.append(pid)
-    return out
 
 
 def run_folders(pid: int) -> list[pathlib.Path]:
@@ -107,7 +71,7 @@ def assert_nothing_left(pids, coordinator: int, timeout: float = 15) -> None:
         time.sleep(0.2)
     assert alive(pids) == [], [pathlib.Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in alive(pids)]
     assert run_folders(coordinator) == []
-    assert not [p for p in _children() if b"4245" in _cmdline(p)]
+    assert not [p for p in parents() if b"4245" in _cmdline(p)]
 
 
 def _cmdline(pid: int) -> bytes:

@@ -12,6 +12,8 @@ import json
 import os
 import pathlib
 import re
+import sys
+import tempfile
 import textwrap
 import time
 import zipfile
@@ -21,7 +23,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
-from helpers import cli, exercises, found_in, page_text, readable_text, rows_of, secret_lines, write
+from helpers import alive, cli, exercises, found_in, marked, page_text, readable_text, rows_of, secret_lines, watch, write
 
 pytestmark = pytest.mark.slow
 
@@ -373,17 +375,11 @@ def _protected(course_dir) -> list[pathlib.Path]:
     return sorted((ROOT / "solutions").glob("*.py")) + sorted((ROOT / "autograde").rglob("*.py"))
 
 
-def _leftovers(markers) -> list[str]:
-    out = []
-    for p in pathlib.Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if any(m in cmd for m in markers):
-                out.append(f"{p.name}: {cmd[:120]}")
-    return out
+def _cmd(pid: int) -> str:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+    except OSError:
+        return "?"
 
 
 @pytest.fixture(scope="module")
@@ -409,11 +405,13 @@ def attacked(tmp_path_factory, released):
     site = [p for p in (ROOT / ".venv").glob("lib/python*/site-packages")]
     before = {"files": _digest(_protected(course_dir)), "site": sorted(os.listdir(site[0])) if site else []}
     started = time.monotonic()
-    proc = cli("--course", course_dir, "-q", "grade", subs, "--out", out, *TIMEOUTS, "--timestamps", stamps,
-               "--due", "2026-12-01 23:59:00 UTC", check=False)
+    proc, coordinator, started_pids = watch([sys.executable, "-m", "autograde", "--course", course_dir, "-q", "grade", subs,
+                                "--out", out, *TIMEOUTS, "--timestamps", stamps, "--due", "2026-12-01 23:59:00 UTC"])
     after = {"files": _digest(_protected(course_dir)), "site": sorted(os.listdir(site[0])) if site else []}
-    leftovers = _leftovers(["4242", "4243", "4244", "/opt/autograde/harness.py", "autograde-worker", "bwrap"])
-    temporary = [str(p) for pattern in ("autograde-run-*", "autograde-worker-*") for p in pathlib.Path("/tmp").glob(pattern)]
+    leftovers = [f"{pid}: {_cmd(pid)}" for pid in alive(started_pids)]
+    leftovers += [f"{pid}: {_cmd(pid)}" for pid in marked(f"autograde-run-{coordinator}-")]
+    leftovers += [f"{pid}: {_cmd(pid)}" for pid in marked("sleep\x004242") + marked("sleep\x004243")]
+    temporary = [str(p) for p in pathlib.Path(tempfile.gettempdir()).glob(f"autograde-run-{coordinator}-*")]
     return {"proc": proc, "rows": rows_of(out), "out": out, "course": course_dir, "subs": subs,
             "before": before, "after": after, "leftovers": leftovers, "temporary": temporary,
             "seconds": time.monotonic() - started}

@@ -136,8 +136,9 @@ class SandboxFactory:
     course, the submissions, the output); the repository's packages are always hidden."""
 
     def __init__(self, run_dir: pathlib.Path, limits: Limits, figures: bool = False,
-                 max_output_bytes: int = 100_000, hidden: list[str] | None = None):
+                 max_output_bytes: int = 100_000, hidden: list[str] | None = None, run_id: str = ""):
         self.run_dir = pathlib.Path(run_dir)
+        self.run_id = run_id  # in every sandbox's environment (AUTOGRADE_RUN), so its processes can be found
         self.limits = limits
         self.figures = figures
         self.max_output_bytes = max_output_bytes
@@ -227,9 +228,8 @@ class SandboxFactory:
             (etc / "group").write_text(f"learner:x:{uid}:\n")
         return etc
 
-    @staticmethod
-    def _environment() -> list[str]:
-        env = {"HOME": "/tmp", "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+    def _environment(self) -> list[str]:
+        env = {"AUTOGRADE_RUN": self.run_id, "HOME": "/tmp", "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/.config/matplotlib",
                "IPYTHONDIR": "/tmp/.ipython", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1"}

@@ -109,7 +109,8 @@ def _pool(settings: dict) -> SandboxPool:
                             cpu_seconds=int(settings.get("notebook_timeout", 600)) + 60)
             factory = SandboxFactory(_STATE["dir"], limits, figures=bool(settings.get("figures")),
                                      max_output_bytes=int(settings.get("max_output_bytes", 100_000)),
-                                     hidden=list(settings.get("hidden", [])))
+                                     hidden=list(settings.get("hidden", [])),
+                                     run_id=pathlib.Path(settings.get("tmp_root") or "").name)
             _STATE["pool"], _STATE["key"] = SandboxPool(factory), key
         return _STATE["pool"]
 
