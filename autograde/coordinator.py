@@ -33,6 +33,7 @@ import time
 import warnings
 
 import nbformat
+from nbgrader import utils
 
 from autograde import course
 from autograde.execution import cluster, workers
@@ -218,8 +219,7 @@ class Grader:
         except Exception as exc:  # noqa: BLE001 - nbgrader refuses the notebook's structure
             return Result(sub.student, ch, Status.UNREADABLE,
                           message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
-        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells
-                     if c.metadata.get("nbgrader", {}).get("grade")]
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells if utils.is_grade(c)]
         skip, rewrite = sanitize.plan_run(nb, ch, self.course.released_path(ch))
         plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
                 "rewrite": {str(i): src for i, src in rewrite.items()}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """How a submission's grading ended (grades.csv, the journal, the report, feedback)."""
 
     GRADED = "graded"
@@ -17,9 +17,6 @@ class Status(str, enum.Enum):
     """the kernel died or stopped answering the grader; exercises with no verdict score 0"""
     UNREADABLE = "unreadable"
     """not a notebook of the course; scores 0"""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 STATUSES = tuple(Status)

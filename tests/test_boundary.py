@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from autograde.boundary import harness, wire
-from autograde.boundary.trusted import (BoundaryError, BoundaryTimeout, Channel, LearnerError, RemoteFunction,
-                                        Unsendable, Window, loopback)
+from autograde.boundary.trusted import (
+    BoundaryError,
+    BoundaryTimeout,
+    Channel,
+    LearnerError,
+    RemoteFunction,
+    Unsendable,
+    Window,
+    loopback,
+)
 
 
 @pytest.mark.parametrize("value", [

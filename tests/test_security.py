@@ -23,7 +23,19 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
-from helpers import alive, cli, exercises, found_in, marked, page_text, readable_text, rows_of, secret_lines, watch, write
+from helpers import (
+    alive,
+    cli,
+    exercises,
+    found_in,
+    marked,
+    page_text,
+    readable_text,
+    rows_of,
+    secret_lines,
+    watch,
+    write,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -24,9 +24,10 @@ import pathlib
 import textwrap
 
 import nbformat
+from nbgrader import utils
 
-from autograde.course import Chapter
 from autograde.authoring.markers import BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN, END_SOLUTION
+from autograde.course import Chapter
 
 STUB_LINES = CODE_STUB.split("\n")
 
@@ -116,15 +117,14 @@ def assemble(chapter: Chapter) -> nbformat.NotebookNode:
     checks = importlib.import_module(chapter.checks_module)
     src = copy.deepcopy(nb)
     for cell in src.cells:
-        meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code":
             continue
-        if meta.get("solution"):
-            cell.source = fill_solution(cell.source, reference, meta["grade_id"])
-        elif meta.get("grade"):
+        if utils.is_solution(cell):
+            cell.source = fill_solution(cell.source, reference, cell.metadata["nbgrader"]["grade_id"])
+        elif utils.is_grade(cell):
             # the hidden check runs first: its verdict is the most precise, and it sets up
             # the isolation the visible tests below it rely on (autograde.checks.isolate)
-            cell.source = hidden_region(chapter, meta["grade_id"], checks) + "\n" + cell.source
+            cell.source = hidden_region(chapter, cell.metadata["nbgrader"]["grade_id"], checks) + "\n" + cell.source
     return src
 
 

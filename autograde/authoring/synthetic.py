@@ -13,9 +13,11 @@ import copy
 import importlib
 
 import nbformat
+from nbgrader import utils
 
 from autograde import course
 from autograde.authoring import assemble
+
 
 def answer(chapter: course.Chapter, exercise: str, mistake: str | None = None) -> str:
     """The body (dedented) a learner would write for ``exercise``."""
@@ -43,13 +45,12 @@ def submission(chapter: course.Chapter, answers: str | dict = "reference") -> nb
         return nb
     plan = {} if answers == "reference" else dict(answers)
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("solution"):
+        if cell.cell_type != "code" or not utils.is_solution(cell):
             continue
         lines = cell.source.split("\n")
         for i, indent in reversed(assemble._stub_positions(lines)):
             fn = assemble._enclosing_function(ast.parse(cell.source), i + 1)
-            exercise = fn.name if fn else meta["grade_id"]
+            exercise = fn.name if fn else cell.metadata["nbgrader"]["grade_id"]
             choice = plan.get(exercise, "reference")
             if choice == "untouched":
                 continue

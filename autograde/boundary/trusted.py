@@ -22,7 +22,7 @@ import queue
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from autograde.boundary import wire
 

@@ -19,7 +19,7 @@ afterwards. So one mistake costs the points of one exercise only.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

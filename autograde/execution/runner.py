@@ -23,6 +23,7 @@ import traceback
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader import utils
 
 from autograde.boundary.trusted import BoundaryError, BoundaryTimeout, Window
 from autograde.execution.kernel import SandboxKernelManager
@@ -147,8 +148,8 @@ class NotebookRun:
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or (index in self.plan.skip and not self.settings.figures):
                         continue
-                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                    if gid in self.plan.grade_ids and gid not in done and cell.metadata["nbgrader"].get("grade"):
+                    gid = cell.metadata["nbgrader"].get("grade_id") if utils.is_grade(cell) else None
+                    if gid in self.plan.grade_ids and gid not in done:
                         done.add(gid)
                         await self._grade(cell, index, gid, done)
                     elif str(index) in self.plan.rewrite and not self.settings.figures:

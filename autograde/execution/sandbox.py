@@ -249,7 +249,7 @@ class SandboxFactory:
                     "--assert-userns-disabled", "--dev-bind", "/", "/", "--die-with-parent", "--", *python]
         return ["--", *python]
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         return Sandbox(self)
 
 

@@ -53,8 +53,9 @@ def apply(c, config_file: str | None = None, db_url: str | None = None) -> None:
 
     # Feedback shows each exercise's points and the checks' plain-words verdicts,
     # never the hidden tests' code or the reference (see autograde.outputs.feedback).
-    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file first
-    from nbgrader.preprocessors import GetGrades
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file first
 
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -90,8 +90,12 @@ def edited_locked_cells(nb, released) -> list[str]:
     puts back)."""
     locked = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
               if utils.is_locked(c) and not utils.is_solution(c)}
-    return [gid for c in nb.cells if (gid := c.get("metadata", {}).get("nbgrader", {}).get("grade_id")) in locked
-            and c.source != locked[gid]]
+    edited = []
+    for cell in nb.cells:
+        gid = cell.metadata["nbgrader"].get("grade_id") if utils.is_locked(cell) else None
+        if gid in locked and cell.source != locked[gid]:
+            edited.append(gid)
+    return edited
 
 
 def plain_warnings(messages: list[str]) -> list[str]:

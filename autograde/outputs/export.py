@@ -13,7 +13,7 @@ from nbgrader import utils
 from autograde import course
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exercise_points(chapter: course.Chapter) -> dict[str, float]:
     """Exercise name -> points, from the chapter's grade cells."""
     nb = nbformat.read(chapter.path, as_version=4)

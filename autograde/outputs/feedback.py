@@ -164,12 +164,11 @@ def _exporter():
     costs more than rendering a page), with sanitizing on."""
     global _EXPORTER
     if _EXPORTER is None:
+        import nbgrader.converters as conv
         from nbconvert.exporters import HTMLExporter
         from nbconvert.exporters.templateexporter import TemplateExporter
         from nbconvert.filters.highlight import Highlight2HTML
         from traitlets.config import Config
-
-        import nbgrader.converters as conv
 
         class FeedbackExporter(HTMLExporter):
             """HTMLExporter without its BeautifulSoup pass, which re-parses the whole page to

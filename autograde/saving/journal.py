@@ -27,7 +27,7 @@ class Journal:
         return done
 
     def record(self, entry: dict) -> None:
-        entry = dict(entry, at=datetime.datetime.now(datetime.timezone.utc).isoformat())
+        entry = dict(entry, at=datetime.datetime.now(datetime.UTC).isoformat())
         with open(self.path, "a") as f:
             f.write(json.dumps(entry, default=str) + "\n")
             f.flush()
