@@ -1,12 +1,14 @@
 # Sequence Models I: two commands on a fresh machine with Python 3.11, git and make.
 #   make book   build the student edition of the book into _build/html
-#   make test   run every test (reference, notebooks, round trip, grading, book, leaks)
+#   make test   install what the tests need (Python packages, and Debian packages through
+#               tools/system-packages.sh), then run every test
+#   make check  the fast tier for every change (< 3 min): ruff, then every test not marked slow
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test venv lock clean release bench
+.PHONY: book test check system venv lock clean release bench
 
 venv: $(STAMP)
 
@@ -21,8 +23,19 @@ book: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter-book build -W -n --keep-going .
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+# Chromium and its driver, PostgreSQL, setpriv: installed with apt-get (as root, or with a
+# sudo that asks no password), or a one-line message saying what to install, in seconds.
+system:
+	@bash tools/system-packages.sh
+
+test: system $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The reference, the checks, the grading internals, one chapter released and graded; no
+# browser, no book build, no database server, so no system packages beyond Python.
+check: $(STAMP)
+	$(PY) -m ruff check .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(PY) -m autograde release

@@ -16,6 +16,8 @@ from autograde.checks import CheckFailed
 from helpers import exercises as points
 from helpers import grade, page_text, write
 
+pytestmark = pytest.mark.slow  # kernels for many notebooks: `make test` only
+
 CHAPTERS = course.chapters()
 CH04 = next(c for c in CHAPTERS if c.number == 4)
 

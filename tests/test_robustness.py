@@ -16,6 +16,8 @@ from autograde import course
 from autograde.authoring import synthetic
 from helpers import cli, page_text, rows_of, write
 
+pytestmark = pytest.mark.slow  # kernels for many notebooks: `make test` only
+
 CH04 = next(c for c in course.chapters() if c.number == 4)
 FULL = 8.0  # softmax 2 + rnn_cell_forward 3 + rnn_forward 3
 TIMEOUTS = ["--cell-timeout", "8", "--notebook-timeout", "60"]

@@ -19,6 +19,8 @@ import helpers
 from autograde import course
 from autograde.authoring import synthetic
 
+pytestmark = pytest.mark.slow  # a dask cluster and a PostgreSQL server: `make test` only
+
 CH04 = next(c for c in course.chapters() if c.number == 4)
 BIN = pathlib.Path(sys.executable).parent
 FULL = 8.0

@@ -1,0 +1,62 @@
+"""The fast tier's end-to-end check (`make check`): one chapter released by nbgrader,
+graded through the instructor's command line in the sandbox, and what the instructor and
+the learners get back. The full class of cases is in test_grading (slow)."""
+from __future__ import annotations
+
+import pytest
+
+from autograde import course
+from autograde.authoring import synthetic
+from helpers import exercises as points
+from helpers import grade, leaks, page_text, secret_lines, write
+
+CH04 = next(c for c in course.chapters() if c.number == 4)
+MISTAKE = "waa_transposed"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, released):
+    c, paths = released
+    subs, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("out")
+    write(subs, "untouched", CH04, synthetic.submission(CH04, "untouched"))
+    write(subs, "perfect", CH04, synthetic.submission(CH04, "reference"))
+    exercise = synthetic.mistakes(CH04)[MISTAKE][0]
+    write(subs, "one-mistake", CH04, synthetic.submission(CH04, {exercise: MISTAKE}))
+    write(subs, "broken", CH04, text='{"cells": [')
+    rows, proc = grade(c.root, subs, out)
+    return rows, out, proc, exercise
+
+
+def test_the_release_is_the_chapter(released):
+    _, paths = released
+    assert paths[CH04].read_text() == CH04.path.read_text()
+
+
+def test_scores_and_statuses(graded):
+    rows, _, _, exercise = graded
+    total = sum(points(CH04).values())
+    assert {k: (r["status"], float(r["score"])) for k, r in rows.items()} == {
+        ("untouched", "ch04"): ("graded", 0.0),
+        ("perfect", "ch04"): ("graded", total),
+        ("one-mistake", "ch04"): ("graded", total - points(CH04)[exercise]),
+        ("broken", "ch04"): ("unreadable", 0.0),
+    }
+    assert rows[("broken", "ch04")]["message"].startswith("the file is not valid notebook JSON")
+
+
+def test_feedback_names_the_mistake_and_hides_the_checks(graded):
+    rows, out, _, exercise = graded
+    page = out / "feedback" / "one-mistake" / f"{CH04.notebook}.html"
+    text = page_text(page.read_text())
+    assert f"{exercise} 0 / {points(CH04)[exercise]:g}" in text
+    assert "It looks like a_next uses Waa transposed" in text
+    # an untouched notebook's feedback holds no reference line (the others hold the
+    # learner's own code, which here is the reference edited)
+    assert not leaks(out / "feedback" / "untouched", secret_lines())
+
+
+def test_the_report_and_the_summary(graded):
+    _, out, proc, _ = graded
+    report = page_text((out / "report.html").read_text())
+    assert "Waa transposed" in report  # the most frequent diagnosis, for the instructor
+    assert "graded" in proc.stdout and "unreadable" in proc.stdout
