@@ -34,6 +34,7 @@ test: system $(STAMP)
 # The reference, the checks, the grading internals, one chapter released and graded; no
 # browser, no book build, no database server, so no system packages beyond Python.
 check: $(STAMP)
+	@bash tools/system-packages.sh sandbox
 	$(PY) -m ruff check .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
