@@ -4,7 +4,8 @@
     grade SUBMISSIONS       grade a folder <student>/<notebook>.ipynb, or an LMS zip;
                             writes grades.csv, report.html and one feedback page per submission
     feedback                regenerate the feedback pages of everything graded
-    export                  write grades.csv (and copy the feedback) from the gradebook
+    export                  write grades.csv (and copy the feedback) from the gradebook, or
+                            with --format canvas|moodle that LMS's gradebook-import file
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
                             a fresh round trip, after editing a chapter
 
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("feedback", parents=[common], help="regenerate the feedback pages of every graded submission")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
+    e.add_argument("--format", choices=["grades", "canvas", "moodle"], default="grades",
+                   help="grades: grades.csv and the feedback pages (default); canvas, moodle: that LMS's "
+                        "gradebook-import file (canvas.csv, moodle.csv), one column per chapter")
     y = sub.add_parser("sync", parents=[common], help="maintainers: refresh chapters/ nbgrader metadata from a round trip")
     y.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04 ch05; default: all)")
     return parser
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "export":
         from autograde.coordinator import Grader
 
-        print(Grader(c).export(args.out))
+        print(Grader(c).export(args.out, lms=None if args.format == "grades" else args.format))
     elif args.command == "sync":
         from autograde.authoring.roundtrip import sync_chapters
 

@@ -85,6 +85,25 @@ class Progress:
             print(self.line(label), file=self.stream, flush=True)
 
 
+def run_warnings(executed, mem_limit: int | None) -> list[str]:
+    """What the executed notebook shows went wrong without stopping it: output cut, memory
+    exhausted."""
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    out = []
+    if any(c.metadata.get("autograde_truncated") for c in code):
+        out.append("a cell printed too much output; it was cut")
+    if any(o.get("ename") == "MemoryError" for c in code for o in c.get("outputs", [])):
+        out.append(f"the notebook ran out of memory (limit {(mem_limit or 0) / 2**30:g} GiB)")
+    return out
+
+
+def final_status(run_status: str, warnings: list[str]) -> Status:
+    """The submission's status: the run's, and a clean run with something repaired, cut or
+    ignored is graded with warnings (a stopped or crashed run keeps its own status)."""
+    status = Status(run_status)
+    return Status.WARNINGS if status == Status.GRADED and warnings else status
+
+
 @contextlib.contextmanager
 def run_folder():
     """A temporary folder for one run, removed at its end, or by its guard process if the
@@ -236,16 +255,9 @@ class Grader:
         job (notebook JSON, nbgrader resources) for it."""
         plog = logging.getLogger(f"autograde.save.{sub.student}")
         gradebook.save(self.config, nb, resources, value["verdicts"], list(value["verdicts"]), plog)
-        status = Status(value["status"])
-        warnings = warnings + list(value.get("warnings", []))
         executed = nbformat.from_dict(json.loads(value["nb"]))
-        if any(c.metadata.get("autograde_truncated") for c in executed.cells if c.cell_type == "code"):
-            warnings.append("a cell printed too much output; it was cut")
-        if any(o.get("ename") == "MemoryError" for c in executed.cells if c.cell_type == "code"
-               for o in c.get("outputs", [])):
-            warnings.append(f"the notebook ran out of memory (limit {(self.settings.mem_limit or 0) / 2**30:g} GiB)")
-        if status == Status.GRADED and warnings:
-            status = Status.WARNINGS
+        warnings = warnings + list(value.get("warnings", [])) + run_warnings(executed, self.settings.mem_limit)
+        status = final_status(value["status"], warnings)
         with self.shared as gb:
             r = self.course.result(sub.student, sub.chapter, gb)
             r.seconds_late = float(gb.find_submission(sub.chapter.assignment, sub.student).total_seconds_late or 0)
@@ -280,12 +292,13 @@ class Grader:
         return r
 
     def record(self, sub: Submission, r: Result) -> None:
+        r.lms_id = sub.lms_id
         with self.shared as gb:
             scores = gradebook.scores_of(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
         self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
                              "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
                              "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
-                             "worker": r.worker, "done": True})
+                             "worker": r.worker, "lms_id": sub.lms_id, "done": True})
 
     # ------------------------------------------------------------ after grading
     def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
@@ -293,6 +306,7 @@ class Grader:
         r.status, r.message = Status(entry["status"]), entry.get("message", "")
         r.seconds_late = entry.get("seconds_late", 0.0)
         r.diagnoses, r.verdicts = entry.get("diagnoses", []), entry.get("verdicts", {})
+        r.lms_id = entry.get("lms_id", "")
         return r
 
     def results_from_records(self) -> list[Result]:
@@ -319,10 +333,14 @@ class Grader:
             written.append(page)
         return written
 
-    def export(self, out, results: list[Result] | None = None) -> pathlib.Path:
+    def export(self, out, results: list[Result] | None = None, lms: str | None = None) -> pathlib.Path:
+        """grades.csv (and the feedback pages) in ``out``; with ``lms`` (canvas, moodle),
+        that LMS's gradebook-import file instead."""
         out = pathlib.Path(out or self.course.root / "export")
-        return export.write_grades(self.results_from_records() if results is None else results, out,
-                                   self.course.feedback_file)
+        results = self.results_from_records() if results is None else results
+        if lms:
+            return export.write_lms(results, out, lms)
+        return export.write_grades(results, out, self.course.feedback_file)
 
 
 class _Dispatch:

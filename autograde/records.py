@@ -24,6 +24,8 @@ class Submission:
     """hash of the original, taken at intake"""
     copy: pathlib.Path | None = None
     """the read-only copy made at intake, which is what gets graded"""
+    lms_id: str = ""
+    """the LMS's own id of the learner, where its zip says it (Canvas: the user id in each file name)"""
 
 
 @dataclasses.dataclass
@@ -48,3 +50,5 @@ class Result:
     verdicts: dict = dataclasses.field(default_factory=dict)
     """exercise name -> what its hidden check said (for the feedback)"""
     worker: str = ""
+    lms_id: str = ""
+    """the LMS's id of the learner, from the submission (for the LMS's import file)"""

@@ -61,6 +61,18 @@ class Plan:
     """cell index (as a string) -> the import statements of that course cell that are needed"""
 
 
+def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str | None = None) -> tuple[Status, str]:
+    """The status and message of a run that stopped early: ``exc`` stopped it, ``expired``
+    says the notebook's own time ran out (its sandbox was killed), ``lost`` is why the
+    boundary channel broke, if it did."""
+    if expired:
+        return Status.TIMED_OUT, f"the notebook ran longer than {notebook_timeout:g} s"
+    if isinstance(exc, (BoundaryTimeout, CellTimeoutError)):
+        return Status.TIMED_OUT, f"{exc}; the notebook was stopped"[:300]
+    why = lost or f"{type(exc).__name__}: {exc}"
+    return Status.CRASHED, f"the kernel died or stopped answering the grader ({why})"[:300]
+
+
 def verdict(passed: bool, message: str, diagnosis: str | None = None) -> dict:
     return {"passed": passed, "message": message, "diagnosis": diagnosis}
 
@@ -166,16 +178,8 @@ class NotebookRun:
             self.message = f"a cell or a check ran longer than {self.settings.cell_timeout:g} s and was interrupted"
 
     def _ended(self, exc: BaseException, index: int | None) -> None:
-        if self.expired.is_set():
-            self.outcome = Status.TIMED_OUT
-            self.message = f"the notebook ran longer than {self.settings.notebook_timeout:g} s"
-        elif isinstance(exc, (BoundaryTimeout, CellTimeoutError)):
-            self.outcome = Status.TIMED_OUT
-            self.message = f"{exc}; the notebook was stopped"[:300]
-        else:
-            self.outcome = Status.CRASHED
-            why = getattr(self.channel, "lost", None) or f"{type(exc).__name__}: {exc}"
-            self.message = f"the kernel died or stopped answering the grader ({why})"[:300]
+        self.outcome, self.message = ending(exc, self.expired.is_set(), self.settings.notebook_timeout,
+                                           getattr(self.channel, "lost", None))
         if index is not None:
             for k, cell in enumerate(self.nb.cells[index:], start=index):
                 if cell.cell_type == "code":

@@ -26,8 +26,9 @@ MAX_MEMBER_BYTES = 200 * 2**20
 log = logging.getLogger("autograde")
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
-_CANVAS = re.compile(r"^(?P<student>[^_]+)_(?:LATE_)?\d+_\d+_(?P<file>.+)$")
-_RESUBMITTED = re.compile(r"-\d+$")  # LMSs append -1, -2 to a re-submitted file's name
+# Canvas's "Download submissions": <name>_[LATE_]<Canvas user id>_<submission id>_<file name>
+_CANVAS = re.compile(r"^(?P<student>[^_]+)_(?:LATE_)?(?P<user>\d+)_\d+_(?P<file>.+)$")
+_RESUBMITTED = re.compile(r"-(\d+)$")  # LMSs append -1, -2 to a re-submitted file's name
 
 
 class IntakeError(ValueError):
@@ -47,9 +48,27 @@ def match_notebook(filename: str) -> tuple[course.Chapter | None, str]:
         return exact, ""
     # "rnn_forward (1).ipynb", "Copy of rnn_forward.ipynb", "rnn_forward_final.ipynb"
     candidates = [c for c in course.chapters() if c.notebook in stem]
+    # "notation" is in "simplified_notation": the longer name is the one meant
+    candidates = [c for c in candidates if not any(c.notebook in o.notebook for o in candidates if o is not c)]
     if len(candidates) == 1 and filename.endswith(".ipynb"):
         return candidates[0], f"the file was named {filename!r} instead of {candidates[0].path.name!r}"
     return None, ""
+
+
+def resubmission(filename: str) -> int:
+    """Which re-submission a file is, by the suffix the LMS gave its name
+    (``rnn_forward-2.ipynb``: 2; ``rnn_forward.ipynb``: 0)."""
+    m = _RESUBMITTED.search(filename.removesuffix(".ipynb"))
+    return int(m[1]) if m else 0
+
+
+def _keep(found: dict, sub: Submission, name: str) -> None:
+    """Put ``sub`` in ``found`` unless a better file of the same student and chapter is
+    there: a properly named file beats a misnamed one, then the latest re-submission wins."""
+    rank = (not sub.warnings, resubmission(name))
+    key = (sub.student, sub.chapter.assignment)
+    if key not in found or rank > found[key][0]:
+        found[key] = (rank, sub)
 
 
 def collect(source, workdir: pathlib.Path, timestamps=None) -> tuple[list[Submission], list[Result]]:
@@ -114,7 +133,7 @@ def _unzip(path: pathlib.Path, workdir: pathlib.Path) -> tuple[pathlib.Path, dic
 
 
 def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[Result]]:
-    subs: dict[tuple[str, str], Submission] = {}
+    subs: dict[tuple[str, str], tuple] = {}
     problems: list[Result] = []
     entries = [p for p in sorted(root.iterdir()) if not p.name.startswith((".", "__MACOSX"))]
     # an archive that wraps everything in one top folder
@@ -130,9 +149,9 @@ def _collect_folder(root: pathlib.Path) -> tuple[list[Submission], list[Result]]
                 problems.append(Result(student_id(entry.stem), None, Status.UNREADABLE,
                                        message=f"{entry.name}: cannot tell the student and the notebook from this file name"))
                 continue
-            student = student_id(m["student"])
-            subs[(student, ch.assignment)] = Submission(student, ch, entry, None, [warning] if warning else [])
-    return list(subs.values()), problems
+            sub = Submission(student_id(m["student"]), ch, entry, None, [warning] if warning else [], lms_id=m["user"])
+            _keep(subs, sub, m["file"])
+    return [sub for _, sub in subs.values()], problems
 
 
 def _student_folder(entry: pathlib.Path, subs: dict, problems: list) -> None:
@@ -144,9 +163,7 @@ def _student_folder(entry: pathlib.Path, subs: dict, problems: list) -> None:
         ch, warning = match_notebook(f.name)
         if ch is None:
             continue
-        if (student, ch.assignment) in subs and warning:
-            continue  # the properly named file wins over a misnamed copy
-        subs[(student, ch.assignment)] = Submission(student, ch, f, None, [warning] if warning else [])
+        _keep(subs, Submission(student, ch, f, None, [warning] if warning else []), f.name)
         found = True
     if not found:
         names = ", ".join(f.name for f in files[:5]) or "nothing"

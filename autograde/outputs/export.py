@@ -1,5 +1,20 @@
 """grades.csv: one row per student and notebook, from the gradebook's scores and the
-journal's statuses, and the feedback pages copied beside it."""
+journal's statuses, and the feedback pages copied beside it; and the gradebook-import
+files of two LMSs, one row per student and one column per chapter:
+
+- Canvas (Grades > Import): ``Student, ID, SIS User ID, SIS Login ID, Section``, then the
+  assignments, with a ``Points Possible`` row under the header, as Canvas's own gradebook
+  export writes it. Canvas finds each student by ``ID`` (its user id, which its
+  submissions zip puts in every file name) or else ``SIS User ID`` (here: the student
+  id, the folder name, when the submissions came as folders); a chapter's column creates
+  the assignment, or updates the one of that name. A blank cell changes nothing.
+- Moodle (Grades > Import > CSV file): the columns of Moodle's own plain-text grade
+  export, ``First name, Last name, ID number, Institution, Department, Email address``,
+  then the grade items (without the optional ``Last downloaded from this course``, which
+  would make Moodle refuse grades edited there since); on import, map ``ID number``
+  (the student id) to the user's ID number, or ``Email address`` when the student ids are
+  e-mail addresses, and each chapter's column to a grade item.
+"""
 from __future__ import annotations
 
 import csv
@@ -53,3 +68,51 @@ def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(page, dest)
     return csv_path
+
+
+CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_ID_COLUMNS = ["First name", "Last name", "ID number", "Institution", "Department", "Email address"]
+
+
+def chapter_column(chapter: course.Chapter) -> str:
+    """The LMS assignment (grade item) of a chapter: ``ch04 rnn_forward``."""
+    return f"{chapter.assignment} {chapter.notebook}"
+
+
+def _by_student(results) -> dict[str, dict]:
+    """student -> {"lms_id": ..., assignment: score}, for the students with a chapter graded."""
+    rows: dict[str, dict] = {}
+    for r in results:
+        if r.chapter is None:
+            continue
+        row = rows.setdefault(r.student, {"lms_id": ""})
+        row["lms_id"] = row["lms_id"] or getattr(r, "lms_id", "")
+        row[r.chapter.assignment] = _fmt(r.score)
+    return dict(sorted(rows.items()))
+
+
+def write_lms(results, out: pathlib.Path, lms: str) -> pathlib.Path:
+    """Write ``out/canvas.csv`` or ``out/moodle.csv``: the LMS's gradebook-import file."""
+    out.mkdir(parents=True, exist_ok=True)
+    chapters = course.chapters()
+    items = [chapter_column(ch) for ch in chapters]
+    rows = _by_student(results)
+    path = out / f"{lms}.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        if lms == "canvas":
+            w.writerow([*CANVAS_ID_COLUMNS, *items])
+            w.writerow(["    Points Possible", "", "", "", "",
+                        *[_fmt(sum(exercise_points(ch).values())) for ch in chapters]])
+            for student, row in rows.items():
+                # the Canvas user id when the zip gave it, else the student id as the SIS user id
+                w.writerow([student, row["lms_id"], "" if row["lms_id"] else student, "", "",
+                            *[row.get(ch.assignment, "") for ch in chapters]])
+        elif lms == "moodle":
+            w.writerow([*MOODLE_ID_COLUMNS, *items])
+            for student, row in rows.items():
+                email = student if "@" in student else ""
+                w.writerow(["", "", student, "", "", email, *[row.get(ch.assignment, "") for ch in chapters]])
+        else:
+            raise ValueError(f"unknown LMS {lms!r}: canvas or moodle")
+    return path
