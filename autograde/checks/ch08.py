@@ -1,0 +1,511 @@
+"""Hidden checks of chapter 8, the capstone: a character-level language model.
+
+Every exercise is compared with the reference on small random problems (vocabularies of
+5 to 9 characters in a shuffled order, so that <EOS> is not always index 0; names of 1 to
+8 characters; hidden states of 3 to 6 units). The training step is checked with the
+clip active and inactive, and the sampler with several seeds, temperatures below, at
+and above 1, and a max_length that is reached. When an answer differs, the check looks
+for the classic mistake it matches and names it.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from solutions import ch08 as ref
+from autograde.checks import CheckFailed, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+
+# name -> (exercise, old text, new text): edits of the reference body that the check of
+# that exercise must catch and name (see autograde.authoring.synthetic).
+MISTAKES = {
+    "targets_not_shifted": ("encode_name", "x[targets[t - 1], 0, t] = 1.0", "x[targets[t], 0, t] = 1.0"),
+    "eos_missing_from_targets": ("encode_name", '[char_to_ix[ch] for ch in name] + [char_to_ix["\\n"]]',
+                                 "[char_to_ix[ch] for ch in name]"),
+    "loss_averaged_over_time": ("cross_entropy", "-np.sum(np.log(p_true))", "-np.mean(np.log(p_true))"),
+    "loss_sign_flipped": ("cross_entropy", "-np.sum(np.log(p_true))", "np.sum(np.log(p_true))"),
+    "softmax_jacobian_times_error": ("cross_entropy_gradient", "return dz",
+                                     "return y_hat * (dz - np.sum(y_hat * dz, axis=0, keepdims=True))"),
+    "sigmoid_derivative_times_error": ("cross_entropy_gradient", "return dz", "return y_hat * (1 - y_hat) * dz"),
+    "gradient_in_place": ("cross_entropy_gradient", "dz = np.array(y_hat, dtype=float)", "dz = y_hat"),
+    "dwya_overwritten": ("lm_loss_and_gradients", "dWya += dz[:, :, t] @ a[:, :, t].T",
+                         "dWya = dz[:, :, t] @ a[:, :, t].T"),
+    "dby_overwritten": ("lm_loss_and_gradients", "dby += dz[:, :, t]", "dby = dz[:, :, t]"),
+    "clip_after_update": (
+        "optimize_step",
+        'gradients = clip_by_global_norm(gradients, max_norm)\n'
+        'new_parameters = {name: value - learning_rate * gradients["d" + name] for name, value in parameters.items()}',
+        'new_parameters = {name: value - learning_rate * gradients["d" + name] for name, value in parameters.items()}\n'
+        'gradients = clip_by_global_norm(gradients, max_norm)'),
+    "gradient_ascent": ("optimize_step", 'value - learning_rate * gradients', 'value + learning_rate * gradients'),
+    "hidden_state_not_reset": ("train", "loss, parameters, a_last = optimize_step(x, targets, a0,",
+                               "loss, parameters, a0 = optimize_step(x, targets, a0,"),
+    "sampling_with_argmax": ("sample", "int(rng.choice(V, p=probabilities.ravel()))", "int(np.argmax(probabilities))"),
+    "sample_not_fed_back": ("sample", "x[idx] = 1.0", "x[idx] = 0.0"),
+    "temperature_divides_probabilities": ("sample", "probabilities = softmax(z / temperature)",
+                                          "probabilities = softmax(z) / temperature\n"
+                                          "    probabilities = probabilities / np.sum(probabilities)"),
+    "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
+}
+
+KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
+PARAMS = ("Waa", "Wax", "ba", "Wya", "by")
+LETTERS = "AbcdeFghIjk"
+
+
+# ---------------------------------------------------------------- random problems
+def _vocabulary(rng, V):
+    """A char_to_ix of V characters, <EOS> included, in a shuffled order."""
+    chars = [ref.EOS] + list(LETTERS[: V - 1])
+    order = rng.permutation(V)
+    return {chars[k]: int(order[k]) for k in range(V)}
+
+
+def _name(rng, char_to_ix, length):
+    letters = [c for c in char_to_ix if c != ref.EOS]
+    return "".join(str(rng.choice(letters)) for _ in range(length))
+
+
+def _params(rng, V, n_a, scale=1.0):
+    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.6 * scale, "Wax": rng.standard_normal((n_a, V)) * scale,
+            "ba": rng.standard_normal((n_a, 1)) * 0.3, "Wya": rng.standard_normal((V, n_a)) * scale,
+            "by": rng.standard_normal((V, 1)) * 0.5}
+
+
+def _probabilities(rng, V, T_x):
+    """Random softmax outputs of shape (V, 1, T_x), every column summing to 1."""
+    z = rng.standard_normal((V, 1, T_x)) * 1.5
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+# (V, n_a, name length): the one-character name, <EOS> anywhere, longer names
+SIZES = [(5, 4, 3), (7, 3, 1), (6, 5, 8), (9, 6, 5), (5, 3, 2)]
+
+
+def _cases(base):
+    for k, sizes in enumerate(SIZES):
+        yield np.random.default_rng(base + k), sizes
+
+
+def _scalar(value, name):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(f"{name} should return one number (a float), got {type(value).__name__}"
+             + (f" of shape {value.shape}" if isinstance(value, np.ndarray) else "") + ".")
+    if not np.isfinite(value):
+        fail(f"{name} returned {value}.")
+    return float(value)
+
+
+def _int_array(value, shape, what):
+    value = expect_array(value, shape, what)
+    if not np.issubdtype(value.dtype, np.integer):
+        fail(f"{what} should hold ints (indices into the vocabulary), got dtype {value.dtype}: "
+             "build it from a list of ints, for example np.array([...]).")
+    return value
+
+
+def _one_hot(V, idx):
+    v = np.zeros(V)
+    v[idx] = 1.0
+    return v
+
+
+# ---------------------------------------------------------------- encode_name
+def check_encode_name(encode_name):
+    for rng, (V, _, length) in _cases(8000):
+        char_to_ix = _vocabulary(rng, V)
+        name = _name(rng, char_to_ix, length)
+        out = call(encode_name, "encode_name", name, char_to_ix)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            fail("encode_name should return a tuple of two: (x, targets).")
+        x, targets = out
+        eos = char_to_ix[ref.EOS]
+        chars = [char_to_ix[c] for c in name]
+        T_x = length + 1
+        where = f"for the name {name!r} (with <EOS> at index {eos})"
+        if isinstance(targets, np.ndarray) and targets.shape == (length,) and np.array_equal(targets, chars):
+            fail(f"targets {where} is {targets.tolist()}.", looks_like="<EOS> is missing from the targets: after the "
+                 "last character the model must learn to predict the end of the name, so the targets are the name's "
+                 f"characters followed by the index of '\\n' ({T_x} targets for {length} characters).")
+        if isinstance(x, np.ndarray) and x.shape == (V, 1, length) and T_x > 1:
+            fail(f"x has shape {x.shape} {where}.", looks_like="one time step is missing: a name of n characters has "
+                 "n + 1 steps (its characters, then <EOS>), and x has one column per step.")
+        expect_array(x, (V, 1, T_x), f"x {where}")
+        _int_array(targets, (T_x,), f"targets {where}")
+        e_x, e_t = ref.encode_name(name, char_to_ix)
+        if not np.array_equal(targets, e_t):
+            if np.array_equal(targets, [eos] + chars):
+                fail(f"targets {where} is wrong.", looks_like="<EOS> was put first instead of last: the targets are "
+                     "the name's characters, then <EOS>.")
+            fail(f"targets {where} is {targets.tolist()}, expected {e_t.tolist()}: the indices of the name's "
+                 "characters, then the index of '\\n'.")
+        if not np.array_equal(x, e_x):
+            same_step = np.stack([_one_hot(V, i) for i in e_t], axis=1)[:, None, :]
+            if np.array_equal(x[:, :, 1:], same_step[:, :, 1:]) or np.array_equal(x, same_step):
+                fail(f"x {where} is wrong.", looks_like="the targets are not shifted by one: at step t the input is "
+                     "the very character the model must predict (y<t>), so it only learns to copy. The input of step "
+                     "t is the PREVIOUS true character, y<t-1>: x<t> = y<t-1>, and x<1> = 0.")
+            if np.array_equal(x[:, 0, 1:], e_x[:, 0, 1:]) and not np.array_equal(x[:, 0, 0], 0.0):
+                fail(f"x {where} is wrong: the first column (step 1) should be all zeros, since no character comes "
+                     "before the first one.")
+            fail(f"x {where} is wrong: column 0 should be all zeros and column t (t >= 1) the one-hot vector of "
+                 "targets[t - 1].")
+
+
+# ---------------------------------------------------------------- cross_entropy
+def check_cross_entropy(cross_entropy):
+    for rng, (V, _, length) in _cases(8100):
+        T_x = length + 1
+        y_hat = _probabilities(rng, V, T_x)
+        targets = rng.integers(V, size=T_x)
+        got = _scalar(call(cross_entropy, "cross_entropy", y_hat, targets), "cross_entropy")
+        expected = ref.cross_entropy(y_hat, targets)
+        if np.isclose(got, expected, rtol=1e-7, atol=1e-10):
+            continue
+        logs = np.log(y_hat[:, 0, :])
+        y = np.zeros_like(logs)
+        y[targets, np.arange(T_x)] = 1.0
+        wrong = [
+            ("the loss was averaged over the time steps: a name's loss is the SUM over its characters "
+             "(every character counts, and a longer name costs more).", expected / T_x),
+            ("the sign is flipped: the loss is MINUS the sum of the log-probabilities, so it is positive.", -expected),
+            ("the log of every entry of y_hat was summed: only the probability of the TRUE character at each "
+             "step counts, y_hat[targets[t], 0, t].", -logs.sum()),
+            ("chapter 6's binary cross-entropy was used: with a softmax over V characters the loss is only "
+             "-log y_hat[target] at each step, not y log y_hat + (1 - y) log(1 - y_hat) over every entry.",
+             -(y * logs + (1 - y) * np.log(1 - y_hat[:, 0, :])).sum()),
+            ("y_hat[targets, 0, :] picks every target at every step (a T_x by T_x table): pair each step with its "
+             "own target, y_hat[targets, 0, np.arange(T_x)].", -np.log(y_hat[targets, 0, :]).sum()),
+        ]
+        for text, value in wrong:
+            if np.isclose(got, value, rtol=1e-7):
+                fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g}.", looks_like=text)
+        fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g} (V={V}, T_x={T_x}): it should be "
+             "-sum over t of log(y_hat[targets[t], 0, t]).")
+
+
+# ---------------------------------------------------------------- cross_entropy_gradient
+def _gradient_mistakes(y_hat, targets):
+    T_x = len(targets)
+    y = np.zeros_like(y_hat)
+    y[targets, 0, np.arange(T_x)] = 1.0
+    good = y_hat - y
+    yield ("the gradient went through softmax's Jacobian once more: y_hat - y is ALREADY the gradient with "
+           "respect to the logits z (the Jacobian of softmax and the derivative of the log cancel out), so do "
+           "not multiply it by the Jacobian again.", y_hat * (good - np.sum(y_hat * good, axis=0, keepdims=True)))
+    yield ("the error was multiplied by y_hat (1 - y_hat), the derivative of a SIGMOID: softmax's Jacobian is "
+           "not diagonal, and with the cross-entropy it cancels to dz = y_hat - y.", y_hat * (1 - y_hat) * good)
+    yield ("y_hat was returned unchanged: subtract 1 in the row of the true character at every step.", y_hat)
+    yield "the sign is flipped: dz = y_hat - y, not y - y_hat.", -good
+    yield ("this is the gradient with respect to y_hat (-y / y_hat), not with respect to the logits z.",
+           -y / y_hat)
+    with quiet_numpy():
+        yield ("dz was taken as softmax's Jacobian times the gradient with respect to y_hat, but with the wrong "
+               "sign or factor: the product simplifies to exactly y_hat - y.",
+               y_hat * (y / y_hat - np.sum(y, axis=0, keepdims=True)))
+
+
+def check_cross_entropy_gradient(cross_entropy_gradient):
+    for rng, (V, _, length) in _cases(8200):
+        T_x = length + 1
+        y_hat = _probabilities(rng, V, T_x)
+        targets = rng.integers(V, size=T_x)
+        got = expect_array(call(cross_entropy_gradient, "cross_entropy_gradient", y_hat, targets, mutated=(
+            "y_hat was changed in place (dz = y_hat, then dz[...] -= 1): the caller still needs y_hat. Work on a "
+            "copy, dz = y_hat.copy().")), (V, 1, T_x), f"dz (V={V}, T_x={T_x})")
+        expected = ref.cross_entropy_gradient(y_hat, targets)
+        if not close(got, expected):
+            diagnose(got, expected, _gradient_mistakes(y_hat, targets), f"dz (V={V}, T_x={T_x})")
+
+
+# ---------------------------------------------------------------- lm_loss_and_gradients
+def _lm_problem(rng, V, n_a, length, a0_zero):
+    char_to_ix = _vocabulary(rng, V)
+    x, targets = ref.encode_name(_name(rng, char_to_ix, length), char_to_ix)
+    p = _params(rng, V, n_a)
+    a0 = np.zeros((n_a, 1)) if a0_zero else rng.standard_normal((n_a, 1)) * 0.5
+    return x, targets, a0, p
+
+
+def _lm_variants(x, targets, a0, p):
+    """(explanation, gradients) of the classic mistakes of the output layer's backward pass."""
+    a, y_hat, caches = ref.rnn_forward(x, a0, p)
+    dz = ref.cross_entropy_gradient(y_hat, targets)
+    T_x = x.shape[2]
+
+    def grads(mode):
+        dWya, dby, da = np.zeros_like(p["Wya"]), np.zeros_like(p["by"]), np.zeros_like(a)
+        for t in range(T_x):
+            step_W, step_b = dz[:, :, t] @ a[:, :, t].T, dz[:, :, t]
+            dWya = step_W if mode == "overwrite_W" else dWya + step_W
+            dby = step_b if mode == "overwrite_b" else dby + step_b
+            if not (mode == "last_only" and t != T_x - 1):
+                da[:, :, t] = p["Wya"].T @ dz[:, :, t]
+        back = ref.rnn_backward(da, caches)
+        return {"dWaa": back["dWaa"], "dWax": back["dWax"], "dba": back["dba"], "dWya": dWya, "dby": dby}
+
+    yield ("dWya was overwritten at each step instead of added up: Wya serves every step, so each step adds "
+           "its share, dWya += dz<t> a<t>^T.", grads("overwrite_W"))
+    yield ("dby was overwritten at each step instead of added up: by serves every step, so dby += dz<t>.",
+           grads("overwrite_b"))
+    yield ("only the last step's output sent gradient into the hidden states: every step's output does, "
+           "da[:, :, t] = Wya.T @ dz<t> for every t.", grads("last_only"))
+
+
+def check_lm_loss_and_gradients(lm_loss_and_gradients):
+    fn = isolate(lm_loss_and_gradients, rnn_forward=ref.rnn_forward, rnn_backward=ref.rnn_backward,
+                 cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient,
+                 softmax=ref.softmax)
+    for rng, (V, n_a, length) in _cases(8300):
+        x, targets, a0, p = _lm_problem(rng, V, n_a, length, a0_zero=length % 2 == 1)
+        T_x = x.shape[2]
+        out = call(fn, "lm_loss_and_gradients", x, targets, a0, p)
+        if not (isinstance(out, tuple) and len(out) == 3):
+            fail("lm_loss_and_gradients should return a tuple of three: (loss, gradients, a_last).")
+        loss, grads, a_last = out
+        loss = _scalar(loss, "lm_loss_and_gradients (its loss)")
+        if not isinstance(grads, dict) or any(k not in grads for k in KEYS):
+            fail(f"the gradients should be a dict with the keys {', '.join(KEYS)}.")
+        for key, name in zip(KEYS, PARAMS):
+            expect_array(grads[key], p[name].shape, key)
+        expect_array(a_last, (n_a, 1), "a_last")
+        e_loss, e_grads, e_last = ref.lm_loss_and_gradients(x, targets, a0, p)
+        where = f"(V={V}, n_a={n_a}, T_x={T_x})"
+        if not np.isclose(loss, e_loss, rtol=1e-7):
+            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: run rnn_forward on x from a0 and pass "
+                 "its y_hat to cross_entropy.")
+        if not close(a_last, e_last):
+            a, _, _ = ref.rnn_forward(x, a0, p)
+            if T_x > 1 and close(a_last, a[:, :, 0]):
+                fail(f"a_last {where} is wrong.", looks_like="the FIRST hidden state was returned: a_last is the "
+                     "state after the last step, a[:, :, -1].")
+            fail(f"a_last {where} is wrong: it should be the hidden state after the last step, a[:, :, T_x - 1].")
+        variants = list(_lm_variants(x, targets, a0, p))
+        for key in ("dWya", "dby", "dWaa", "dWax", "dba"):
+            if not close(grads[key], e_grads[key]):
+                diagnose(grads[key], e_grads[key], [(text, v[key]) for text, v in variants], f"{key} {where}")
+
+
+# ---------------------------------------------------------------- optimize_step
+def _update(p, grads, lr, sign=-1.0):
+    return {k: v + sign * lr * grads["d" + k] for k, v in p.items()}
+
+
+def check_optimize_step(optimize_step):
+    fn = isolate(optimize_step, lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
+                 rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax)
+    # (max_norm, learning rate): the clip active (small max_norm), then inactive (large)
+    for k, (rng, (V, n_a, length)) in enumerate(_cases(8400)):
+        x, targets, a0, p = _lm_problem(rng, V, n_a, length, a0_zero=True)
+        raw = ref.lm_loss_and_gradients(x, targets, a0, p)[1]
+        norm = float(np.sqrt(sum(np.sum(g ** 2) for g in raw.values())))
+        max_norm = norm / 4 if k != 2 else norm * 2  # clipping active in all cases but one
+        lr = [0.5, 0.1, 0.3, 0.05, 1.0][k]
+        out = call(fn, "optimize_step", x, targets, a0, p, lr, max_norm, mutated=(
+            "the parameters were updated in place (parameters[name] -= ...): the caller's dict must not change. "
+            "Build a new dict of new arrays."))
+        if not (isinstance(out, tuple) and len(out) == 3):
+            fail("optimize_step should return a tuple of three: (loss, new_parameters, a_last).")
+        loss, new_p, a_last = out
+        loss = _scalar(loss, "optimize_step (its loss)")
+        if not isinstance(new_p, dict) or set(new_p) != set(p):
+            fail(f"new_parameters should be a dict with the keys {', '.join(PARAMS)}.")
+        for name in PARAMS:
+            expect_array(new_p[name], p[name].shape, f"new_parameters[{name!r}]")
+        expect_array(a_last, (n_a, 1), "a_last")
+        e_loss, e_p, e_last = ref.optimize_step(x, targets, a0, p, lr, max_norm)
+        where = (f"(the gradients' global norm is {norm:.3g}, max_norm = {max_norm:.3g}, "
+                 f"learning_rate = {lr:g})")
+        if not np.isclose(loss, e_loss, rtol=1e-7):
+            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: return the loss that "
+                 "lm_loss_and_gradients gives for the parameters BEFORE the update.")
+        if not close(a_last, e_last):
+            fail("a_last is wrong: return the a_last that lm_loss_and_gradients gives.")
+        clipped = ref.clip_by_global_norm(raw, max_norm)
+        variants = [
+            ("the gradients were clipped AFTER the update, so the update used the unclipped gradients and the "
+             "clip had no effect. Clip first, then update with the clipped gradients.", _update(p, raw, lr)),
+            ("the update went uphill (parameters + learning_rate * gradient): gradient DESCENT subtracts it.",
+             _update(p, clipped, lr, sign=1.0)),
+            ("the gradients were clipped entry by entry (np.clip): this chapter clips by global norm, with the "
+             "given clip_by_global_norm.", _update(p, {g: np.clip(v, -max_norm, max_norm) for g, v in raw.items()}, lr)),
+            ("the learning rate is missing from the update.", _update(p, clipped, 1.0)),
+        ]
+        for name in PARAMS:
+            if not close(new_p[name], e_p[name]):
+                diagnose(new_p[name], e_p[name], [(text, v[name]) for text, v in variants],
+                         f"new_parameters[{name!r}] {where}")
+
+
+# ---------------------------------------------------------------- train
+def _train(names, char_to_ix, p, lr, max_norm, mode="right"):
+    n_a = p["Waa"].shape[0]
+    a_prev = np.zeros((n_a, 1))
+    losses = []
+    params = p
+    for name in names:
+        x, targets = ref.encode_name(name, char_to_ix)
+        start = a_prev if mode == "carry" else np.zeros((n_a, 1))
+        loss, new_params, a_prev = ref.optimize_step(x, targets, start, params if mode != "frozen" else p,
+                                                     lr, max_norm)
+        params = new_params
+        losses.append(loss)
+    return params, losses
+
+
+TRAIN_MISTAKES = {
+    "carry": "the hidden state was not reset between names: each name passed the last state of the previous "
+             "name as its a<0>. Names are independent examples: start every one from a<0> = 0.",
+    "frozen": "every step started again from the initial parameters: pass each step's new_parameters on to the "
+              "next step.",
+}
+
+
+def check_train(train):
+    fn = isolate(train, encode_name=ref.encode_name, optimize_step=ref.optimize_step,
+                 lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
+                 rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax,
+                 cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient)
+    for k, n_names in enumerate([4, 1, 3]):
+        rng = np.random.default_rng(8500 + k)
+        V, n_a = 6 + k, 4 + k
+        char_to_ix = _vocabulary(rng, V)
+        names = [_name(rng, char_to_ix, int(rng.integers(1, 6))) for _ in range(n_names)]
+        p = _params(rng, V, n_a)
+        lr, max_norm = 0.2, 3.0
+        out = call(fn, "train", names, char_to_ix, p, lr, max_norm, mutated=(
+            "the parameters passed in were changed in place: train must leave the caller's dict as it was."))
+        if not (isinstance(out, tuple) and len(out) == 2):
+            fail("train should return a tuple of two: (parameters, losses).")
+        new_p, losses = out
+        if isinstance(losses, np.ndarray):
+            losses = losses.tolist()
+        if not isinstance(losses, (list, tuple)) or len(losses) != n_names:
+            fail(f"losses should be a list with one loss per name ({n_names} names), got "
+                 f"{len(losses) if isinstance(losses, (list, tuple)) else type(losses).__name__}.")
+        losses = [_scalar(v, "train (each loss)") for v in losses]
+        if not isinstance(new_p, dict) or set(new_p) != set(p):
+            fail(f"the parameters returned should be a dict with the keys {', '.join(PARAMS)}.")
+        for name in PARAMS:
+            expect_array(new_p[name], p[name].shape, f"parameters[{name!r}]")
+        e_p, e_losses = ref.train(names, char_to_ix, p, lr, max_norm)
+        variants = {mode: _train(names, char_to_ix, p, lr, max_norm, mode) for mode in TRAIN_MISTAKES}
+        where = f"(names {names})"
+        if not close(losses, e_losses):
+            for mode, text in TRAIN_MISTAKES.items():
+                if close(losses, variants[mode][1]):
+                    fail(f"the losses {where} are wrong.", looks_like=text)
+            fail(f"the losses {where} are {np.round(losses, 4).tolist()}, expected "
+                 f"{np.round(e_losses, 4).tolist()}: one optimize_step per name, in the order given.")
+        for name in PARAMS:
+            if not close(new_p[name], e_p[name]):
+                diagnose(new_p[name], e_p[name], [(TRAIN_MISTAKES[m], v[0][name]) for m, v in variants.items()],
+                         f"the final parameters[{name!r}] {where}")
+
+
+# ---------------------------------------------------------------- sample
+def _sample(p, eos_index, seed, temperature, max_length, mode="right"):
+    """The sampler written out again, with one classic mistake selected by ``mode``."""
+    rng = np.random.default_rng(seed)
+    V, n_a = p["Wya"].shape
+    x, a_prev = np.zeros((V, 1)), np.zeros((n_a, 1))
+    out = []
+    while len(out) < max_length:
+        a = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ x + p["ba"])
+        z = p["Wya"] @ a + p["by"]
+        scaled = {"probabilities": z, "times": z * temperature}.get(mode, z / temperature)
+        probs = ref.softmax(scaled).ravel()
+        idx = int(np.argmax(probs)) if mode == "argmax" else int(rng.choice(V, p=probs))
+        out.append(idx)
+        if idx == eos_index:
+            break
+        if mode != "no_feedback":
+            x = np.zeros((V, 1))
+            x[idx] = 1.0
+        if mode != "no_state":
+            a_prev = a
+    return out
+
+
+SAMPLE_MISTAKES = {
+    "argmax": "the most probable character was taken at every step (np.argmax) instead of drawing one: every "
+              "name is then the same, whatever the seed. Draw with rng.choice(V, p=...).",
+    "no_feedback": "the drawn character is not fed back: every step received the all-zero input x<1> again. "
+                   "After drawing, set x to the one-hot vector of the drawn character.",
+    "no_state": "the hidden state is not carried from one step to the next: pass each step's a<t> on as the "
+                "next step's a_prev.",
+    "probabilities": "the temperature divided the probabilities instead of the logits: dividing every "
+                     "probability by the same number changes nothing once they are normalised again, so the "
+                     "temperature had no effect. Divide the logits, softmax(z / temperature).",
+    "times": "the logits were multiplied by the temperature: divide them, softmax(z / temperature), so that a "
+             "temperature above 1 flattens the distribution.",
+}
+
+
+def _as_indices(value, what):
+    if isinstance(value, np.ndarray) and value.ndim == 1 and np.issubdtype(value.dtype, np.integer):
+        value = value.tolist()
+    if isinstance(value, str):
+        fail(f"{what} returned a string: return the list of drawn indices (ints); the chapter turns them into "
+             "characters.")
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value):
+        fail(f"{what} should return a list of ints (the drawn indices), got {type(value).__name__}.")
+    return [int(v) for v in value]
+
+
+def _sample_problems():
+    """(parameters, eos_index, max_length, description), small and varied."""
+    rng = np.random.default_rng(8600)
+    for V, n_a, max_length in [(6, 5, 12), (8, 4, 20), (5, 6, 6)]:
+        p = _params(rng, V, n_a, scale=1.3)
+        eos = int(rng.integers(V))
+        yield p, eos, max_length
+    # <EOS> almost never drawn: the name must stop at max_length
+    p = _params(rng, 6, 4, scale=1.3)
+    p["by"][2, 0] = -40.0
+    yield p, 2, 7
+
+
+def check_sample(sample):
+    fn = isolate(sample, softmax=ref.softmax)
+    problems = list(_sample_problems())
+    for temperature in (1.0, 0.5, 2.0):
+        for p, eos, max_length in problems:
+            names = []
+            for seed in range(6):
+                kwargs = {"max_length": max_length} if temperature == 1.0 else {
+                    "temperature": temperature, "max_length": max_length}
+                try:
+                    got = call(fn, "sample", p, eos, seed, **kwargs)
+                except CheckFailed as exc:
+                    if temperature != 1.0 and str(exc).startswith("sample raised ValueError"):
+                        fail(f"sample raised an error with temperature={temperature:g} (but not with 1).",
+                             looks_like="the temperature divided the probabilities, which then no longer sum "
+                                        "to 1 (rng.choice refuses them). The temperature divides the LOGITS: "
+                                        "softmax(z / temperature).")
+                    raise
+                got = _as_indices(got, "sample")
+                expected = _sample(p, eos, seed, temperature, max_length)
+                names.append(got)
+                if got == expected:
+                    continue
+                where = (f"sample(parameters, eos_index={eos}, seed={seed}, temperature={temperature:g}, "
+                         f"max_length={max_length})")
+                for mode, text in SAMPLE_MISTAKES.items():
+                    if got == _sample(p, eos, seed, temperature, max_length, mode):
+                        fail(f"{where} gave {got}, expected {expected}.", looks_like=text)
+                if len(got) > max_length:
+                    fail(f"{where} gave {len(got)} indices: stop after max_length = {max_length} characters.")
+                if expected[-1] == eos and got == expected[:-1]:
+                    fail(f"{where} gave {got}.", looks_like="<EOS> was left out of the list: append the drawn "
+                         "index first, then stop if it is eos_index.")
+                if got and eos in got[:-1]:
+                    fail(f"{where} gave {got}: it went on after drawing <EOS> (index {eos}); stop as soon as it is "
+                         "drawn.")
+                fail(f"{where} gave {got}, expected {expected}. Draw exactly one index per character, "
+                     "with rng = np.random.default_rng(seed) and rng.choice(V, p=probabilities.ravel()), from "
+                     "x<1> = 0 and a<0> = 0.")
