@@ -12,10 +12,34 @@ from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, i
 MISTAKES = {
     "softmax_wrong_axis": ("softmax", "axis=0", "axis=1"),
     "softmax_overflow": ("softmax", "np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),
+    "softmax_in_place": ("softmax", "e = np.exp(z - np.max(z, axis=0, keepdims=True))",
+                         "z -= np.max(z, axis=0, keepdims=True)\ne = np.exp(z)"),
     "yt_pred_from_a_prev": ("rnn_cell_forward", "softmax(Wya @ a_next + by)", "softmax(Wya @ a_prev + by)"),
     "bias_left_out": ("rnn_cell_forward", "Wax @ xt + ba", "Wax @ xt"),
     "waa_transposed": ("rnn_cell_forward", "Waa @ a_prev", "Waa.T @ a_prev"),
+    "cell_ignores_activation": ("rnn_cell_forward", 'if activation == "tanh":', 'if activation in ("tanh", "relu"):'),
+    "yt_pred_without_softmax": ("rnn_cell_forward", "yt_pred = softmax(Wya @ a_next + by)", "yt_pred = Wya @ a_next + by"),
     "loop_not_from_a0": ("rnn_forward", "a_next = a0", "a_next = np.zeros_like(a0)"),
+    "state_not_carried": ("rnn_forward", "rnn_cell_forward(x[:, :, t], a_next, parameters, activation)",
+                          "rnn_cell_forward(x[:, :, t], a0, parameters, activation)"),
+    "forward_ignores_activation": ("rnn_forward", "a_next, parameters, activation)", "a_next, parameters)"),
+}
+
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message): tests/test_visible_tests.py checks that the visible tests
+# alone catch at least 90 % of MISTAKES, with a message that points at the mistake.
+VISIBLE_TESTS_SAY = {
+    "softmax_wrong_axis": r"COLUMN .* axis=0",
+    "softmax_overflow": r"overflow",
+    "softmax_in_place": r"in place",
+    "yt_pred_from_a_prev": r"NEW state a_next",
+    "bias_left_out": r"bias ba",
+    "waa_transposed": r"Waa\.T",
+    "cell_ignores_activation": r"activation argument",
+    "yt_pred_without_softmax": r"softmax",
+    "loop_not_from_a0": r"a0 that was passed in",
+    "state_not_carried": r"pass each step's a_next on",
+    "forward_ignores_activation": r"Pass activation on",
 }
 
 # (n_x, n_a, n_y, m, T_x): all sizes distinct, then one example, then one step
@@ -156,7 +180,8 @@ def check_rnn_forward(rnn_forward):
             mistakes = list(_forward_mistakes(x, a0, p, activation))
             if not close(a, e_a):
                 if activation == "relu" and close(a, ref.rnn_forward(x, a0, p, "tanh")[0]):
-                    fail("rnn_forward ignores its activation argument: pass it on to rnn_cell_forward.")
+                    fail("rnn_forward gives the tanh states when asked for ReLU.",
+                         looks_like="rnn_forward ignores its activation argument: pass it on to rnn_cell_forward.")
                 diagnose(a, e_a, [(txt, wa) for txt, (wa, _) in mistakes], "a (the hidden states)")
             if not close(y_pred, e_y):
                 diagnose(y_pred, e_y, [(txt, wy) for txt, (_, wy) in mistakes], "y_pred")

@@ -20,8 +20,25 @@ MISTAKES = {
     "compact_stack_order": ("rnn_cell_forward_compact", "stack_state_input(a_prev, xt)", "stack_state_input(xt, a_prev)"),
     "compact_bias_left_out": ("rnn_cell_forward_compact", ' @ stacked + parameters["ba"]', " @ stacked"),
     "compact_y_from_a_prev": ("rnn_cell_forward_compact", 'parameters["Wy"] @ a_next', 'parameters["Wy"] @ a_prev'),
+    "compact_ignores_activation": ("rnn_cell_forward_compact", 'if activation == "tanh":',
+                                   'if activation in ("tanh", "relu"):'),
     "count_without_ba": ("parameter_count", "count = n_a * (n_a + n_x) + n_a", "count = n_a * (n_a + n_x)"),
     "count_without_waa": ("parameter_count", "n_a * (n_a + n_x)", "n_a * n_x"),
+}
+
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "wax_before_waa": r"FIRST",
+    "waa_from_the_end": r"FIRST 2 columns",
+    "cut_after_n_x": r"cut after n_a",
+    "xt_on_top": r"a_prev on top",
+    "compact_stack_order": r"a_prev on top",
+    "compact_bias_left_out": r"ba added",
+    "compact_y_from_a_prev": r"NEW state a_next",
+    "compact_ignores_activation": r"activation argument",
+    "count_without_ba": r"ba \(2\) is missing",
+    "count_without_waa": r"Waa block .* is missing",
 }
 
 # (n_x, n_a, n_y, m): all sizes distinct, then one example, then n_x < n_a
