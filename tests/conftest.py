@@ -12,6 +12,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent
 
 
+def pytest_collection_modifyitems(items):
+    # whatever needs the built book (a jupyter-book build, minutes) is in the slow tier
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()) or item.module.__name__ == "test_notebooks":
+            item.add_marker(pytest.mark.slow)  # and nbval runs every notebook of both editions
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _tools_on_path():
     # nbgrader runs alembic, and the book build runs jupyter-book, from this environment
