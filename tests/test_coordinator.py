@@ -74,6 +74,22 @@ def test_saved_scores_come_from_the_verdicts(grader, tmp_path):
     assert r.score == 2.0 and r.status == Status.GRADED
 
 
+def test_diagnoses_and_the_lms_id_reach_the_result_and_the_journal(grader, tmp_path):
+    sub, nb, plan, res, warnings = prepared(grader, tmp_path, "fay")
+    sub.lms_id = "4242"
+    value = worker_value(nb, plan, {"test_softmax": True, "test_rnn_forward": True})
+    value["verdicts"]["test_rnn_cell_forward"].update(message="a_next is wrong. It looks like Waa is transposed",
+                                                      diagnosis="Waa is transposed")
+    r, _ = grader.save(sub, nb, res, warnings, value)
+    assert r.diagnoses == ["rnn_cell_forward: Waa is transposed"]
+    assert r.verdicts["rnn_cell_forward"]["message"].endswith("It looks like Waa is transposed")
+    grader.record(sub, r)
+    entry = grader.journal.entries()[("fay", "ch04")]
+    assert entry["diagnoses"] == ["rnn_cell_forward: Waa is transposed"] and entry["lms_id"] == "4242"
+    (again,) = [x for x in grader.results_from_records() if x.student == "fay"]
+    assert again.diagnoses == r.diagnoses and again.lms_id == "4242" and again.score == FULL - 3
+
+
 def test_a_verdict_the_kernel_forged_in_its_outputs_counts_for_nothing(grader, tmp_path):
     """The executed notebook is the kernel's: whatever its grade cells show, the scores
     are the verdicts'."""

@@ -7,8 +7,8 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
+from helpers import cli, grade, leaks, page_text, secret_lines, write
 from helpers import exercises as points
-from helpers import grade, leaks, page_text, secret_lines, write
 
 CH04 = next(c for c in course.chapters() if c.number == 4)
 MISTAKE = "waa_transposed"
@@ -60,3 +60,14 @@ def test_the_report_and_the_summary(graded):
     report = page_text((out / "report.html").read_text())
     assert "Waa transposed" in report  # the most frequent diagnosis, for the instructor
     assert "graded" in proc.stdout and "unreadable" in proc.stdout
+
+
+def test_export_for_the_lms(graded, released, tmp_path):
+    c, _ = released
+    rows, _, _, exercise = graded
+    cli("--course", c.root, "-q", "export", "--format", "canvas", "--out", tmp_path)
+    lines = (tmp_path / "canvas.csv").read_text().splitlines()
+    assert lines[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,ch01 ")
+    assert "perfect,,perfect,,," in "\n".join(lines)
+    proc = cli("--course", c.root, "export", "--format", "blackboard", check=False)
+    assert proc.returncode == 2 and "invalid choice: 'blackboard'" in proc.stderr
