@@ -169,10 +169,10 @@ def train(names, char_to_ix, parameters, learning_rate, max_norm):
     n_a = parameters["Waa"].shape[0]
     a0 = np.zeros((n_a, 1))  # a<0> = 0: every name starts from a fresh hidden state
     losses = []
-    for name in names:
+    for name in names:  # public: the loop the chapter describes
         x, targets = encode_name(name, char_to_ix)
         loss, parameters, a_last = optimize_step(x, targets, a0, parameters, learning_rate, max_norm)
-        losses.append(loss)
+        losses.append(loss)  # public: chapter 6's training loop has the same line
     return parameters, losses
 
 
@@ -191,7 +191,7 @@ def sample(parameters, eos_index, seed, temperature=1.0, max_length=30):
     indices -- a list of ints, the drawn characters in order: it ends with eos_index, or
                has max_length entries if <EOS> was not drawn before
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # public: the docstring and the chapter give this line
     V, n_a = parameters["Wya"].shape
     x = np.zeros((V, 1))  # x<1> = 0: no previous character
     a_prev = np.zeros((n_a, 1))  # a<0> = 0

@@ -13,8 +13,8 @@ import numbers
 
 import numpy as np
 
-from solutions import ch08 as ref
 from autograde.checks import CheckFailed, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+from solutions import ch08 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).
