@@ -13,9 +13,10 @@ prediction per word:
     a<t> = g(Waa a<t-1> + Wax x<t> + ba),    yhat<t> = sigmoid(Wya a<t> + by)
 
 and its loss is the binary cross-entropy summed over the time steps and averaged over
-the m examples of the batch:
+the m examples of the batch, each step weighted by the mask of a padded batch (chapter
+2: 1.0 for a real step, 0.0 for padding; no mask means every step is real):
 
-    J = -(1/m) sum_i sum_t [ y log yhat + (1 - y) log(1 - yhat) ]
+    J = -(1/m) sum_i sum_t mask[i, t] [ y log yhat + (1 - y) log(1 - yhat) ]
 
 Backward functions take the gradient of J with respect to their outputs and return a
 dict of gradients named after what they differentiate, with a "d" in front.
@@ -30,8 +31,8 @@ import numpy as np
 from solutions import ch04
 
 __all__ = ["sigmoid", "rnn_forward", "rnn_cell_backward", "rnn_backward", "binary_cross_entropy",
-           "rnn_loss_and_gradients", "numerical_gradient", "relative_error", "clip_elementwise",
-           "clip_by_global_norm"]
+           "rnn_loss_and_gradients", "softmax_cross_entropy", "numerical_gradient", "relative_error",
+           "clip_elementwise", "clip_by_global_norm"]
 
 
 # ---------------------------------------------------------------- given in the chapter
@@ -126,22 +127,29 @@ def rnn_backward(da, caches, activation="tanh"):
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
-def binary_cross_entropy(y_hat, y):
+def binary_cross_entropy(y_hat, y, mask=None):
     """The loss J: binary cross-entropy summed over the outputs and the time steps, averaged over the batch.
 
     Arguments:
-    y_hat -- predicted probabilities, numpy array of shape (n_y, m, T_x), strictly between 0 and 1
+    y_hat -- predicted probabilities, numpy array of shape (n_y, m, T_x), between 0 and 1; they are
+             clipped into [1e-12, 1 - 1e-12] before the logs, so that a saturated prediction (exactly
+             0.0 or 1.0 in floating point) costs a large finite amount instead of inf
     y -- true labels (0 or 1), numpy array of shape (n_y, m, T_x)
+    mask -- None (every step is real) or numpy array of shape (m, T_x): 1.0 for a real step,
+            0.0 for padding; the loss of step t of example i is multiplied by mask[i, t]
 
     Returns:
-    J -- a float: -(1/m) * sum over everything of [y log(y_hat) + (1 - y) log(1 - y_hat)]
+    J -- a float: -(1/m) * sum over everything of mask * [y log(y_hat) + (1 - y) log(1 - y_hat)]
     """
     m = y.shape[1]
-    losses = -(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))  # one loss per output and step
+    p = np.clip(y_hat, 1e-12, 1 - 1e-12)  # sigmoid(40) is exactly 1.0 in float64, and log(1 - 1.0) = -inf
+    losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))  # one loss per output and step
+    if mask is not None:
+        losses = losses * mask  # (m, T_x) broadcasts over the n_y outputs: padding costs nothing
     return float(np.sum(losses) / m)
 
 
-def rnn_loss_and_gradients(x, y, a0, parameters, activation="tanh"):
+def rnn_loss_and_gradients(x, y, a0, parameters, activation="tanh", mask=None):
     """Forward pass, loss, and the full backward pass, output layer included.
 
     Arguments:
@@ -150,27 +158,52 @@ def rnn_loss_and_gradients(x, y, a0, parameters, activation="tanh"):
     a0 -- initial hidden state, numpy array of shape (n_a, m)
     parameters -- dict with Waa (n_a, n_a), Wax (n_a, n_x), ba (n_a, 1), Wya (n_y, n_a), by (n_y, 1)
     activation -- "tanh" (default) or "relu", the g of the hidden state
+    mask -- None (every step is real) or numpy array of shape (m, T_x), 1.0 for a real step and
+            0.0 for padding, as for binary_cross_entropy
 
     Returns:
-    loss -- a float, binary_cross_entropy(y_hat, y)
+    loss -- a float, binary_cross_entropy(y_hat, y, mask)
     gradients -- dict with the gradient of the loss for every parameter, each of the same
                  shape as the parameter: dWaa, dWax, dba, dWya, dby
     """
     a, y_hat, caches = rnn_forward(x, a0, parameters, activation)
-    loss = binary_cross_entropy(y_hat, y)
+    loss = binary_cross_entropy(y_hat, y, mask)
     n_y, m, T_x = y.shape
+    weight = np.ones((m, T_x)) if mask is None else mask  # 1.0 for a real step, 0.0 for padding
     Wya = parameters["Wya"]
     dWya = np.zeros_like(Wya)
     dby = np.zeros((n_y, 1))
     da = np.zeros_like(a)  # the gradient reaching each a<t> from its own output
     for t in range(T_x):
-        dzy = (y_hat[:, :, t] - y[:, :, t]) / m  # sigmoid and cross-entropy together, batch-averaged
+        # sigmoid and cross-entropy together, batch-averaged; a padded step sends nothing back
+        dzy = (y_hat[:, :, t] - y[:, :, t]) / m * weight[:, t]
         dWya += dzy @ a[:, :, t].T
         dby += np.sum(dzy, axis=1, keepdims=True)
         da[:, :, t] = Wya.T @ dzy
     back = rnn_backward(da, caches, activation)
     gradients = {"dWaa": back["dWaa"], "dWax": back["dWax"], "dba": back["dba"], "dWya": dWya, "dby": dby}
     return loss, gradients
+
+
+def softmax_cross_entropy(scores, y):
+    """Categorical cross-entropy of a softmax output, and its gradient with respect to the scores.
+
+    Arguments:
+    scores -- the scores z_y = Wy a + by before the softmax, numpy array of shape (n_y, m) or
+              (n_y, m, T_x): one column of n_y class scores per example (and time step)
+    y -- the true classes as one-hot columns, numpy array of the shape of scores
+
+    Returns:
+    loss -- a float: -(1/m) * sum over everything of y * log(softmax(scores)), the softmax taken
+            over axis 0 and computed without overflow, m = scores.shape[1]
+    dscores -- numpy array of the shape of scores: (softmax(scores) - y) / m
+    """
+    m = y.shape[1]
+    shifted = scores - np.max(scores, axis=0, keepdims=True)  # no overflow in exp
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))  # log softmax
+    loss = -np.sum(y * log_probs) / m
+    dscores = (np.exp(log_probs) - y) / m  # softmax minus the one-hot label: the lectures' y_hat - y
+    return float(loss), dscores
 
 
 def numerical_gradient(f, theta, eps=1e-5):

@@ -16,7 +16,7 @@ import pytest
 from solutions import ch04
 from solutions.ch06 import (binary_cross_entropy, clip_by_global_norm, clip_elementwise, numerical_gradient,
                             relative_error, rnn_backward, rnn_cell_backward, rnn_forward, rnn_loss_and_gradients,
-                            sigmoid)
+                            sigmoid, softmax_cross_entropy)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EPS = 1e-5
@@ -40,13 +40,15 @@ def rel(a, b):
     return float(np.sqrt(np.sum((a - b) ** 2)) / (np.sqrt(np.sum(a ** 2)) + np.sqrt(np.sum(b ** 2)) + 1e-300))
 
 
-def loss_from_scratch(x, y, a0, p, activation):
-    """J = -(1/m) sum_i sum_t [y log yhat + (1-y) log(1-yhat)], with explicit loops over i and t."""
+def loss_from_scratch(x, y, a0, p, activation, mask=None):
+    """J = -(1/m) sum_i sum_t mask[i, t] [y log yhat + (1-y) log(1-yhat)], with explicit loops over i and t."""
     a, _, _ = ch04.rnn_forward(x, a0, p, activation)
     n_y, m, T_x = y.shape
     total = 0.0
     for i in range(m):
         for t in range(T_x):
+            if mask is not None and mask[i, t] == 0:
+                continue  # a padded step costs nothing
             z = p["Wya"] @ a[:, i, t] + p["by"][:, 0]
             yhat = 1.0 / (1.0 + np.exp(-z))
             total += -np.sum(y[:, i, t] * np.log(yhat) + (1 - y[:, i, t]) * np.log(1 - yhat))
@@ -267,3 +269,80 @@ def test_the_chapters_given_forward_pass_matches_the_one_the_checks_use():
             assert all(np.allclose(g, e) for g, e in zip(got[:3], expected[:3])) and got[3] is p
     z = np.linspace(-50, 50, 101)
     assert np.allclose(ns["sigmoid"](z), sigmoid(z), rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------- padding, safe logs, a softmax output
+def test_masked_loss_by_hand_and_padding_costs_nothing():
+    y_hat = np.array([[[0.9, 0.6, 0.2], [0.5, 0.5, 0.5]]])
+    y = np.array([[[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]])
+    assert np.isclose(binary_cross_entropy(y_hat, y), (0.8393 + 3 * np.log(2)) / 2, atol=1e-4)
+    mask = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    assert np.isclose(binary_cross_entropy(y_hat, y, mask), (0.8393 + 2 * np.log(2)) / 2, atol=1e-4)  # 1.1128
+    # whatever the padded steps predict or are labelled, the masked loss does not move
+    junk = y_hat.copy()
+    junk[0, 1, 2] = 0.999
+    assert binary_cross_entropy(junk, 1 - y, mask) != binary_cross_entropy(y_hat, y, mask)  # real steps changed labels
+    assert np.isclose(binary_cross_entropy(junk, y, mask), binary_cross_entropy(y_hat, y, mask))
+
+
+def test_saturated_predictions_cost_a_large_finite_loss():
+    assert sigmoid(np.array(40.0)) == 1.0  # the reason: float64 cannot hold 1 - 4e-18
+    with np.errstate(all="raise"):
+        J = binary_cross_entropy(np.array([[[1.0, 0.0]]]), np.array([[[0.0, 1.0]]]))
+    assert np.isclose(J, -2 * np.log(1e-12))  # 55.262
+    # and a prediction inside the clip range is not changed by it
+    assert np.isclose(binary_cross_entropy(np.array([[[1 - 1e-9]]]), np.array([[[1.0]]])), -np.log(1 - 1e-9))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_masked_gradients_against_finite_differences_and_against_the_sentences_alone(activation):
+    x, y, a0, p = random_problem(11, n_x=3, n_a=4, n_y=2, m=3, T_x=5)
+    mask = (np.arange(5) < np.array([5, 3, 1])[:, None]).astype(float)
+    loss, grads = rnn_loss_and_gradients(x, y, a0, p, activation, mask)
+    assert np.isclose(loss, loss_from_scratch(x, y, a0, p, activation, mask))
+    for name in p:
+        numeric = fd_gradient(lambda v: loss_from_scratch(x, y, a0, dict(p, **{name: v}), activation, mask), p[name])
+        assert rel(grads["d" + name], numeric) < STATED_BOUND, name
+    # the padded batch = the mean of its sentences, each cut to its own length and taken alone
+    alone = [rnn_loss_and_gradients(x[:, [i], :T], y[:, [i], :T], a0[:, [i]], p, activation) for i, T in enumerate([5, 3, 1])]
+    assert np.isclose(loss, np.mean([l for l, _ in alone]))
+    for name in p:
+        assert np.allclose(grads["d" + name], np.mean([g["d" + name] for _, g in alone], axis=0))
+
+
+def test_softmax_cross_entropy_by_hand():
+    # one example, scores (0, log 2, log 3): softmax (1, 2, 3) / 6; the true class is the third
+    scores = np.array([[0.0], [np.log(2.0)], [np.log(3.0)]])
+    y = np.array([[0.0], [0.0], [1.0]])
+    loss, d = softmax_cross_entropy(scores, y)
+    assert isinstance(loss, float) and np.isclose(loss, -np.log(0.5))
+    assert np.allclose(d, [[1 / 6], [2 / 6], [3 / 6 - 1]])
+    # the chapter's worked example (m = 4): loss 0.4281 and its first column
+    scores = np.array([[2.0, -1.0, 0.5, 0.0], [1.0, 0.0, 0.5, 3.0], [-1.0, 2.0, 0.5, 0.0]])
+    y = np.eye(3)[:, [0, 2, 1, 1]]
+    loss, d = softmax_cross_entropy(scores, y)
+    e = np.exp(scores[:, 0])
+    assert np.isclose(loss, 0.4281, atol=1e-4)
+    assert np.allclose(d[:, 0], (e / e.sum() - [1, 0, 0]) / 4)
+    # a column of equal scores: probability 1/3 each, whatever their size
+    with np.errstate(all="raise"):
+        loss, d = softmax_cross_entropy(np.full((3, 1), 1000.0), np.array([[1.0], [0.0], [0.0]]))
+    assert np.isclose(loss, np.log(3)) and np.allclose(d, [[1 / 3 - 1], [1 / 3], [1 / 3]])
+
+
+def test_softmax_cross_entropy_gradient_against_finite_differences_on_a_sequence_batch():
+    rng = np.random.default_rng(12)
+    scores = rng.standard_normal((4, 3, 5)) * 2
+    y = np.moveaxis(np.eye(4)[rng.integers(4, size=(3, 5))], -1, 0)
+
+    def loss_of(s):  # written out here: -(1/m) sum y log(e^s / sum e^s)
+        return -np.sum(y * (s - np.log(np.exp(s).sum(axis=0)))) / s.shape[1]
+
+    loss, d = softmax_cross_entropy(scores, y)
+    assert np.isclose(loss, loss_of(scores))
+    assert rel(d, fd_gradient(loss_of, scores)) < STATED_BOUND
+    # with two classes it is the sigmoid's gradient: softmax((z, 0)) = (sigmoid(z), 1 - sigmoid(z))
+    z = rng.standard_normal((1, 6))
+    labels = (rng.random((1, 6)) < 0.5).astype(float)
+    _, d2 = softmax_cross_entropy(np.vstack([z, np.zeros_like(z)]), np.vstack([labels, 1 - labels]))
+    assert np.allclose(d2[0], (1 / (1 + np.exp(-z[0])) - labels[0]) / 6)

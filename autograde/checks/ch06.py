@@ -23,22 +23,69 @@ MISTAKES = {
     "no_activation_derivative": ("rnn_cell_backward", "dz = da_next * (1 - a_next ** 2)", "dz = da_next"),
     "dba_not_summed": ("rnn_cell_backward", "np.sum(dz, axis=1, keepdims=True)", "dz"),
     "dwaa_with_a_next": ("rnn_cell_backward", "dz @ a_prev.T", "dz @ a_next.T"),
+    "dwaa_transposed": ("rnn_cell_backward", "dWaa = dz @ a_prev.T", "dWaa = a_prev @ dz.T"),
+    "da_prev_without_transpose": ("rnn_cell_backward", 'da_prev = parameters["Waa"].T @ dz', 'da_prev = parameters["Waa"] @ dz'),
     "forgot_output_gradient": ("rnn_backward", "da[:, :, t] + da_prevt", "da_prevt"),
     "forgot_next_step_gradient": ("rnn_backward", "da[:, :, t] + da_prevt", "da[:, :, t]"),
     "overwrote_dwaa": ("rnn_backward", 'dWaa += step["dWaa"]', 'dWaa = step["dWaa"]'),
     "loop_forwards": ("rnn_backward", "reversed(range(T_x))", "range(T_x)"),
+    "backward_ignores_activation": ("rnn_backward", "cache_list[t], activation)", "cache_list[t])"),
     "loss_averaged_over_time": ("binary_cross_entropy", "np.sum(losses) / m", "np.mean(losses)"),
     "loss_summed_over_batch": ("binary_cross_entropy", "np.sum(losses) / m", "np.sum(losses)"),
+    "loss_mask_ignored": ("binary_cross_entropy", "losses = losses * mask", "losses = losses"),
+    "loss_not_clipped": ("binary_cross_entropy", "p = np.clip(y_hat, 1e-12, 1 - 1e-12)", "p = y_hat"),
     "output_gradient_not_averaged": ("rnn_loss_and_gradients", "(y_hat[:, :, t] - y[:, :, t]) / m",
                                      "(y_hat[:, :, t] - y[:, :, t])"),
     "sigmoid_derivative_twice": ("rnn_loss_and_gradients", "(y_hat[:, :, t] - y[:, :, t]) / m",
                                  "(y_hat[:, :, t] - y[:, :, t]) * y_hat[:, :, t] * (1 - y_hat[:, :, t]) / m"),
+    "dwya_last_step_only": ("rnn_loss_and_gradients", "dWya += dzy @ a[:, :, t].T", "dWya = dzy @ a[:, :, t].T"),
+    "gradient_mask_ignored": ("rnn_loss_and_gradients", " / m * weight[:, t]", " / m"),
+    "gradients_ignore_activation": ("rnn_loss_and_gradients", "rnn_backward(da, caches, activation)",
+                                    "rnn_backward(da, caches)"),
+    "ce_gradient_not_averaged": ("softmax_cross_entropy", "(np.exp(log_probs) - y) / m", "(np.exp(log_probs) - y)"),
+    "ce_gradient_sign": ("softmax_cross_entropy", "(np.exp(log_probs) - y) / m", "(y - np.exp(log_probs)) / m"),
+    "ce_overflow": ("softmax_cross_entropy", "shifted = scores - np.max(scores, axis=0, keepdims=True)",
+                    "shifted = scores"),
     "forward_difference": ("numerical_gradient", "(f_plus - f_minus) / (2 * eps)", "(f_plus - f(theta)) / eps"),
     "divided_by_eps": ("numerical_gradient", "(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / eps"),
     "no_denominator": ("relative_error", "return float(diff / size)", "return float(diff)"),
     "clip_kills_negatives": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, 0, max_value)"),
     "clip_in_place": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, -max_value, max_value, out=g)"),
     "rescale_small_gradients": ("clip_by_global_norm", "if global_norm <= max_norm:", "if global_norm < 0:"),
+}
+
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "derivative_at_a_prev": r"OUTPUT a_next",
+    "no_activation_derivative": r"dz = da_next \* g'\(z\)",
+    "dba_not_summed": r"sum dz over the batch",
+    "dwaa_with_a_next": r"dWaa = dz @ a_prev\.T",
+    "dwaa_transposed": r"dWaa = dz @ a_prev\.T \(not its transpose",
+    "da_prev_without_transpose": r"Waa\.T @ dz",
+    "forgot_output_gradient": r"pass da\[:, :, t\]",
+    "forgot_next_step_gradient": r"PLUS what step t \+ 1 sends back",
+    "overwrote_dwaa": r"add up \(\+=\)",
+    "loop_forwards": r"run backwards",
+    "backward_ignores_activation": r"activation",
+    "loss_averaged_over_time": r"SUMS the losses over the time steps",
+    "loss_summed_over_batch": r"divide the sum by m",
+    "loss_mask_ignored": r"mask was not applied",
+    "loss_not_clipped": r"clip y_hat",
+    "output_gradient_not_averaged": r"divide dz_y by m",
+    "sigmoid_derivative_twice": r"sigmoid's derivative is already inside",
+    "dwya_last_step_only": r"add up dz_y<t> @ a<t>\.T over all the steps",
+    "gradient_mask_ignored": r"multiply dz_y<t> by the mask",
+    "gradients_ignore_activation": r"pass activation on",
+    "ce_gradient_not_averaged": r"divide y_hat - y by m",
+    "ce_gradient_sign": r"wrong sign",
+    "ce_overflow": r"overflow",
+    "forward_difference": r"centred difference",
+    "divided_by_eps": r"2 \* eps",
+    "no_denominator": r"sum of the two norms",
+    "clip_kills_negatives": r"stays as it is",
+    "clip_in_place": r"must not change",
+    "rescale_small_gradients": r"unchanged",
 }
 
 # (n_x, n_a, n_y, m, T_x): distinct sizes, T_x of 1, 2 and 7, m = 1 and more
@@ -87,9 +134,10 @@ def _cell_variants(da_next, cache, activation):
     """(explanation, gradients dict) for the classic mistakes of one cell's backward pass."""
     a_next, a_prev, xt, p = cache
 
-    def grads(dz, state_for_dWaa=a_prev, Waa=p["Waa"], bias=lambda d: d.sum(axis=1, keepdims=True)):
+    def grads(dz, state_for_dWaa=a_prev, Waa=p["Waa"], bias=lambda d: d.sum(axis=1, keepdims=True), flip=False):
+        dWaa = dz @ state_for_dWaa.T
         return {"dxt": p["Wax"].T @ dz, "da_prev": Waa.T @ dz, "dWax": dz @ xt.T,
-                "dWaa": dz @ state_for_dWaa.T, "dba": bias(dz)}
+                "dWaa": dWaa.T if flip else dWaa, "dba": bias(dz)}
 
     good = da_next * _gprime(a_next, activation)
     yield ("the derivative of the activation was taken at a_prev, the state of the previous step. "
@@ -107,6 +155,8 @@ def _cell_variants(da_next, cache, activation):
                grads(da_next * a_next))
     yield ("dWaa used a_next, this step's new state: Waa multiplied a_prev in the forward pass, "
            "so dWaa = dz @ a_prev.T.", grads(good, state_for_dWaa=a_next))
+    yield ("dWaa is transposed (a_prev @ dz.T): the gradient of Waa has the layout of Waa, "
+           "dWaa = dz @ a_prev.T.", grads(good, flip=True))
     yield "da_prev used Waa instead of its transpose: da_prev = Waa.T @ dz.", grads(good, Waa=p["Waa"].T)
     yield ("dba was averaged over the batch instead of summed: ba is added to every column, "
            "so its gradient is the sum of dz over the columns.", grads(good, bias=lambda d: d.mean(axis=1, keepdims=True)))
@@ -235,54 +285,91 @@ def _scalar(value, name):
     return float(value)
 
 
+def _lengths_mask(rng, m, T_x):
+    """A padding mask (m, T_x): example i holds a real word at its first lengths[i] steps."""
+    lengths = rng.integers(1, T_x + 1, size=m)
+    lengths[0] = T_x  # the longest sets T_max
+    return (np.arange(T_x) < lengths[:, None]).astype(float)
+
+
 def check_binary_cross_entropy(binary_cross_entropy):
-    for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+    for k, (rng, (n_x, n_a, n_y, m, T_x)) in enumerate(_cases()):
         y_hat = rng.uniform(0.02, 0.98, size=(n_y, m, T_x))
         y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
-        got = _scalar(call(binary_cross_entropy, "binary_cross_entropy", y_hat, y), "binary_cross_entropy")
-        expected = ref.binary_cross_entropy(y_hat, y)
+        mask = _lengths_mask(rng, m, T_x) if k % 2 == 0 else None
+        args = (y_hat, y) if mask is None else (y_hat, y, mask)
+        got = _scalar(call(binary_cross_entropy, "binary_cross_entropy", *args), "binary_cross_entropy")
+        expected = ref.binary_cross_entropy(*args)
         if not np.isclose(got, expected, rtol=1e-7, atol=1e-10):
             terms = -(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))
+            weight = np.ones((m, T_x)) if mask is None else mask
+            kept = terms * weight
             wrong = [
                 ("you averaged over the time steps as well: the chapter's loss is a SUM over the time steps "
-                 "(every word's loss counts), averaged only over the m examples.", terms.sum() / (m * T_x)),
+                 "(every word's loss counts), averaged only over the m examples.", kept.sum() / (m * T_x)),
                 ("you averaged over every entry (np.mean): sum over the outputs and time steps, then divide by m.",
-                 terms.mean()),
-                ("you summed over the batch as well: divide the total by m, the number of examples.", terms.sum()),
+                 kept.mean()),
+                ("you summed over the batch as well: divide the total by m, the number of examples.", kept.sum()),
                 ("the sign is flipped: the loss is MINUS the sum of y log(y_hat) + (1 - y) log(1 - y_hat), "
                  "so it is positive.", -expected),
                 ("the term (1 - y) log(1 - y_hat) is missing: words labelled 0 must cost something too.",
-                 -(y * np.log(y_hat)).sum() / m),
+                 -(y * np.log(y_hat) * weight).sum() / m),
                 ("the term y log(y_hat) is missing: words labelled 1 must cost something too.",
-                 -((1 - y) * np.log(1 - y_hat)).sum() / m),
+                 -((1 - y) * np.log(1 - y_hat) * weight).sum() / m),
             ]
+            if mask is not None:
+                wrong.insert(0, ("the mask was ignored: the loss of step t of example i is multiplied by mask[i, t], "
+                                 "so that padded steps cost nothing.", terms.sum() / m))
+                wrong.append(("you divided by the number of real steps: the loss is averaged over the m examples "
+                              "only, whatever their lengths.", kept.sum() / mask.sum()))
             for text, value in wrong:
                 if np.isclose(got, value, rtol=1e-7):
-                    fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f}.", looks_like=f"{text}")
-            fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f} (y_hat of shape {y_hat.shape}). "
-                 "Compare with J = -(1/m) * sum of [y log(y_hat) + (1 - y) log(1 - y_hat)].")
+                    fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f}"
+                         + (" (with a mask)." if mask is not None else "."), looks_like=f"{text}")
+            fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f} (y_hat of shape {y_hat.shape}"
+                 + (", with a mask)" if mask is not None else ")") + ". Compare with "
+                 "J = -(1/m) * sum of mask * [y log(y_hat) + (1 - y) log(1 - y_hat)].")
+    # saturated predictions: a sigmoid gives exactly 0.0 or 1.0 beyond |z| of about 37
+    y_hat = np.array([[[1.0, 0.0, 0.7], [0.2, 1.0, 0.0]]])
+    y = np.array([[[0.0, 1.0, 1.0], [0.0, 1.0, 0.0]]])
+    with quiet_numpy():
+        got = call(binary_cross_entropy, "binary_cross_entropy", y_hat, y)
+    if isinstance(got, (numbers.Real, np.ndarray)) and np.size(got) == 1 and not np.isfinite(got):
+        fail("binary_cross_entropy is infinite (or nan) for predictions of exactly 0.0 or 1.0.",
+             looks_like="y_hat was not clipped: log(0) is -inf. Clip y_hat into [1e-12, 1 - 1e-12] before the logs.")
+    got = _scalar(got, "binary_cross_entropy")
+    expected = ref.binary_cross_entropy(y_hat, y)
+    if not np.isclose(got, expected, rtol=1e-6):
+        fail(f"for predictions of exactly 0.0 or 1.0, binary_cross_entropy is {got:.4f}, expected {expected:.4f}: "
+             "clip y_hat into [1e-12, 1 - 1e-12] before the logs.")
 
 
 # ---------------------------------------------------------------- rnn_loss_and_gradients
 PARAM_KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
 
 
-def _full(x, y, a0, p, activation, mode="right"):
+def _full(x, y, a0, p, activation, mask=None, mode="right"):
     """The gradients of the loss, written out again, with one classic mistake selected by ``mode``."""
     a, y_hat, caches = ref.rnn_forward(x, a0, p, activation)
     m = x.shape[1]
+    weight = 1.0 if mask is None or mode == "mask_ignored" else mask[None, :, :]
     if mode == "not_averaged":
-        dzy = y_hat - y
+        dzy = (y_hat - y) * weight
     elif mode == "sigmoid_twice":
-        dzy = (y_hat - y) * y_hat * (1 - y_hat) / m
+        dzy = (y_hat - y) * y_hat * (1 - y_hat) / m * weight
     elif mode == "no_sigmoid":
-        dzy = (y_hat - y) / (y_hat * (1 - y_hat)) / m
+        dzy = (y_hat - y) / (y_hat * (1 - y_hat)) / m * weight
     else:
-        dzy = (y_hat - y) / m
+        dzy = (y_hat - y) / m * weight
     states = a if mode != "previous_state" else np.concatenate([a0[:, :, None], a[:, :, :-1]], axis=2)
-    out = {"dWya": np.einsum("ymt,amt->ya", dzy, states), "dby": dzy.sum(axis=(1, 2))[:, None]}
+    if mode == "last_step_only":
+        out = {"dWya": dzy[:, :, -1] @ states[:, :, -1].T}  # "=" instead of "+=": only the last step's share
+    else:
+        out = {"dWya": np.einsum("ymt,amt->ya", dzy, states)}
+    out["dby"] = dzy.sum(axis=(1, 2))[:, None]
     da = np.einsum("ya,ymt->amt", p["Wya"], dzy)
-    back = ref.rnn_backward(da if mode != "no_recurrent" else np.zeros_like(da), caches, activation)
+    back = ref.rnn_backward(da if mode != "no_recurrent" else np.zeros_like(da), caches,
+                            "tanh" if mode == "backward_tanh" else activation)
     out.update({k: back[k] for k in ("dWaa", "dWax", "dba")})
     return out
 
@@ -295,8 +382,14 @@ FULL_MISTAKES = {
     "no_sigmoid": "the gradient stopped at y_hat: dJ/dy_hat still has to go through the sigmoid; together "
                   "they give dJ/dz = (y_hat - y) / m.",
     "previous_state": "dWya used a<t-1>: the output of step t reads a<t>, so dWya adds dz_y<t> @ a<t>.T.",
+    "last_step_only": "dWya was overwritten at every step instead of added up: Wya serves every step, so "
+                      "dWya += dz_y<t> @ a<t>.T.",
     "no_recurrent": "the gradient from the outputs never reached the recurrent part: build da (n_a, m, T_x) "
                     "with da[:, :, t] = Wya.T @ dz_y<t> and pass it to rnn_backward.",
+    "backward_tanh": "the activation argument was not passed on to rnn_backward: with ReLU the backward pass "
+                     "used the derivative of tanh.",
+    "mask_ignored": "the mask was ignored in the gradients: multiply dz_y<t> by mask[:, t], so that padded steps "
+                    "send nothing back (the loss leaves them out too).",
 }
 
 
@@ -305,19 +398,29 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
                  binary_cross_entropy=ref.binary_cross_entropy, rnn_backward=ref.rnn_backward,
                  rnn_cell_backward=ref.rnn_cell_backward)
     for activation in ACTIVATIONS:
-        for rng, (n_x, n_a, n_y, m, T_x) in _cases():
+        for k, (rng, (n_x, n_a, n_y, m, T_x)) in enumerate(_cases()):
             p = _params(rng, n_x, n_a, n_y)
             x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m)) * 0.5
             y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
-            out = call(fn, "rnn_loss_and_gradients", x, y, a0, p, **_kwargs(activation))
+            mask = _lengths_mask(rng, m, T_x) if k % 2 == 0 else None
+            kwargs = _kwargs(activation) if mask is None else dict(_kwargs(activation), mask=mask)
+            out = call(fn, "rnn_loss_and_gradients", x, y, a0, p, **kwargs)
             if not (isinstance(out, tuple) and len(out) == 2):
                 fail("rnn_loss_and_gradients should return a tuple of two: (loss, gradients).")
             loss, grads = out
             loss = _scalar(loss, "the loss")
-            expected_loss, expected = ref.rnn_loss_and_gradients(x, y, a0, p, activation)
+            expected_loss, expected = ref.rnn_loss_and_gradients(x, y, a0, p, activation, mask)
+            where = f"(activation={activation!r}, T_x={T_x}, m={m}" + (", with a mask)" if mask is not None else ")")
             if not np.isclose(loss, expected_loss, rtol=1e-7):
-                fail(f"the loss is {loss:.6f}, expected {expected_loss:.6f}: it should be "
-                     "binary_cross_entropy(y_hat, y) of the forward pass's y_hat.")
+                if mask is not None and np.isclose(loss, ref.rnn_loss_and_gradients(x, y, a0, p, activation)[0], rtol=1e-7):
+                    fail(f"the loss {where} is {loss:.6f}, expected {expected_loss:.6f}.",
+                         looks_like="the mask was not passed on to binary_cross_entropy: padded steps were counted.")
+                if activation == "relu" and np.isclose(loss, ref.rnn_loss_and_gradients(x, y, a0, p, "tanh", mask)[0],
+                                                       rtol=1e-7):
+                    fail(f"the loss {where} is the loss of a tanh network.",
+                         looks_like="the activation argument was not passed on to rnn_forward.")
+                fail(f"the loss {where} is {loss:.6f}, expected {expected_loss:.6f}: it should be "
+                     "binary_cross_entropy(y_hat, y, mask) of the forward pass's y_hat.")
             grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients")
             for key in PARAM_KEYS:
                 shape = p[key[1:]].shape
@@ -326,25 +429,77 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
                     fail(f"dby has shape {got.shape}, expected {shape}.", looks_like="dby was not summed over the "
                          "batch and the time steps. by is added at every step to every column.")
                 expect_array(got, shape, key)
-            variants = [(text, _full(x, y, a0, p, activation, mode)) for mode, text in FULL_MISTAKES.items()]
+            variants = [(text, _full(x, y, a0, p, activation, mask, mode)) for mode, text in FULL_MISTAKES.items()
+                        if (mode != "backward_tanh" or activation == "relu") and (mode != "mask_ignored" or mask is not None)]
             for key in ("dWya", "dby", "dWaa", "dWax", "dba"):
                 if not close(grads[key], expected[key]):
-                    where = f"{key} (activation={activation!r}, T_x={T_x}, m={m})"
+                    where_key = f"{key} {where}"
                     for text, v in variants:
                         if close(grads[key], v[key]):
-                            fail(f"{where} is wrong.", looks_like=f"{text}")
+                            fail(f"{where_key} is wrong.", looks_like=f"{text}")
                     name = key[1:]
 
                     def f(theta, name=name):
                         q = dict(p)
                         q[name] = theta
-                        return ref.rnn_loss_and_gradients(x, y, a0, q, activation)[0]
+                        return ref.rnn_loss_and_gradients(x, y, a0, q, activation, mask)[0]
 
                     err = _fd_error(f, p[name], grads[key])
-                    fail(f"{where} is wrong. A centred finite-difference check gives a relative error of {err:.1e} "
+                    fail(f"{where_key} is wrong. A centred finite-difference check gives a relative error of {err:.1e} "
                          f"(a correct gradient gives below {EXPECTED_REL_ERROR:.0e}). Go through the output layer "
-                         "step by step: dz_y<t> = (y_hat<t> - y<t>) / m, dWya += dz_y<t> @ a<t>.T, "
+                         "step by step: dz_y<t> = (y_hat<t> - y<t>) / m times the mask, dWya += dz_y<t> @ a<t>.T, "
                          "dby += the sum of dz_y<t> over the batch, da[:, :, t] = Wya.T @ dz_y<t>.")
+
+
+# ---------------------------------------------------------------- softmax_cross_entropy
+def _one_hot_classes(rng, shape):
+    n_y = shape[0]
+    return np.moveaxis(np.eye(n_y)[rng.integers(n_y, size=shape[1:])], -1, 0)
+
+
+def check_softmax_cross_entropy(softmax_cross_entropy):
+    rng = np.random.default_rng(3500)
+    cases = [(4, 3), (3, 5), (5, 1), (4, 2, 6), (3, 1, 3), (2, 4)]
+    for k, shape in enumerate(cases):
+        scores = rng.standard_normal(shape) * 3
+        if k == len(cases) - 1:
+            scores = scores * 400  # scores near 1000: exp overflows unless each column's maximum is subtracted
+        y = _one_hot_classes(rng, shape)
+        with quiet_numpy():
+            out = call(softmax_cross_entropy, "softmax_cross_entropy", scores, y)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            fail("softmax_cross_entropy should return a tuple of two: (loss, dscores).")
+        loss, dscores = out
+        where = f"(scores of shape {shape}" + (", up to about 1000)" if k == len(cases) - 1 else ")")
+        if (isinstance(loss, (numbers.Real, np.ndarray)) and np.size(loss) == 1 and not np.isfinite(loss)) or (
+                isinstance(dscores, np.ndarray) and dscores.dtype.kind == "f" and not np.all(np.isfinite(dscores))):
+            fail(f"softmax_cross_entropy gives inf or nan {where}.", looks_like="np.exp overflowed: subtract each "
+                 "column's maximum from the scores before np.exp, and take the log-softmax as "
+                 "(z - max) - log(sum(exp(z - max))).")
+        loss = _scalar(loss, "the loss")
+        expect_array(dscores, shape, f"dscores {where}")
+        e_loss, e_d = ref.softmax_cross_entropy(scores, y)
+        m = shape[1]
+        if not np.isclose(loss, e_loss, rtol=1e-7, atol=1e-10):
+            for text, value in [("you summed over the batch as well: divide the total by m = scores.shape[1].", e_loss * m),
+                                ("the sign is flipped: the loss is MINUS the sum of y log(softmax(scores)).", -e_loss),
+                                ("you averaged over every entry: sum everything, then divide by m = scores.shape[1].",
+                                 e_loss * m / y.size)]:
+                if np.isclose(loss, value, rtol=1e-7):
+                    fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}.", looks_like=text)
+            fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}: -(1/m) * sum of y * log(softmax(scores)), "
+                 "the softmax over axis 0.")
+        if not close(dscores, e_d):
+            probs = e_d * m + y
+            diagnose(dscores, e_d, [
+                ("dscores was not divided by m: the loss averages over the batch, so dscores = (y_hat - y) / m.",
+                 e_d * m),
+                ("dscores has the wrong sign: it is (y_hat - y) / m, not (y - y_hat) / m.", -e_d),
+                ("dscores is y_hat / m: subtract the one-hot labels y, (y_hat - y) / m.", probs / m),
+                ("the softmax was taken over the wrong axis: the classes are on axis 0.",
+                 (np.exp(scores - scores.max(axis=1, keepdims=True))
+                  / np.exp(scores - scores.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True) - y) / m),
+            ], f"dscores {where}")
 
 
 # ---------------------------------------------------------------- numerical_gradient
