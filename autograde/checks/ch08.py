@@ -48,6 +48,26 @@ MISTAKES = {
     "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
 }
 
+# mistake -> what the chapter's visible tests say about it (tests/test_visible_tests.py)
+VISIBLE_TESTS_SAY = {
+    "targets_not_shifted": r"shifted by one step",
+    "eos_missing_from_targets": r"<EOS>",
+    "loss_averaged_over_time": r"SUM over its steps",
+    "loss_sign_flipped": r"MINUS",
+    "softmax_jacobian_times_error": r"Jacobian",
+    "sigmoid_derivative_times_error": r"Jacobian",
+    "gradient_in_place": r"in place",
+    "dwya_overwritten": r"dWya .*SUMS",
+    "dby_overwritten": r"dby .*SUMS",
+    "clip_after_update": r"BEFORE",
+    "gradient_ascent": r"against its gradient",
+    "hidden_state_not_reset": r"a<0> = 0",
+    "sampling_with_argmax": r"argmax",
+    "sample_not_fed_back": r"feed each drawn character back",
+    "temperature_divides_probabilities": r"LOGITS",
+    "temperature_divides_unnormalised": r"LOGITS",
+}
+
 KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
 PARAMS = ("Waa", "Wax", "ba", "Wya", "by")
 LETTERS = "AbcdeFghIjk"
