@@ -65,22 +65,27 @@ def cell_architectures():
     }
 
 
-def many_to_one_forward(x, a0, parameters, activation="tanh"):
+def many_to_one_forward(x, a0, parameters, activation="tanh", lengths=None):
     """Read a whole sequence, then give one output from the last hidden state.
 
     Arguments:
-    x -- inputs, numpy array of shape (n_x, m, T_x)
+    x -- inputs, numpy array of shape (n_x, m, T_x); with lengths, a padded batch
     a0 -- initial hidden state, numpy array of shape (n_a, m)
     parameters -- dict with Waa (n_a, n_a), Wax (n_a, n_x), ba (n_a, 1), Wya (n_y, n_a), by (n_y, 1)
     activation -- "tanh" (default) or "relu", passed on to rnn_step
+    lengths -- None (every sequence has T_x steps) or a sequence of m ints, the length T_x^(i) of
+               each sequence of a padded batch, 1 <= T_x^(i) <= T_x; the steps after it are padding
 
     Returns:
-    y_hat -- the one prediction, softmax(Wya a<T_x> + by), numpy array of shape (n_y, m)
-    a_last -- the last hidden state a<T_x>, numpy array of shape (n_a, m)
+    y_hat -- the one prediction of each example, softmax(Wya a<T_x^(i)> + by), numpy array of shape (n_y, m)
+    a_last -- the hidden state after the last real step of each example, a<T_x^(i)> (a<T_x> without
+              lengths), numpy array of shape (n_a, m)
     """
     a_t = a0
     for t in range(x.shape[2]):  # read every input; no output along the way
-        a_t = rnn_step(x[:, :, t], a_t, parameters, activation)
+        a_new = rnn_step(x[:, :, t], a_t, parameters, activation)
+        # a sequence that has ended keeps its state: the padding after it is not read
+        a_t = a_new if lengths is None else np.where(t < np.asarray(lengths), a_new, a_t)
     y_hat = softmax(parameters["Wya"] @ a_t + parameters["by"])  # one output, after the last step
     return y_hat, a_t
 

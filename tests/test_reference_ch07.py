@@ -56,6 +56,25 @@ def test_many_to_one_is_the_last_step_of_chapter_4(n_x, n_a, n_y, m, T_x, activa
     assert np.array_equal(x, before[0]) and np.array_equal(a0, before[1])
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_many_to_one_on_a_padded_batch_reads_each_sequences_own_last_step(activation):
+    """With lengths, example i is summarised by a<T_x^(i)>: what chapter 4's forward pass gives
+    on that example alone, cut to its own length (whatever the padding holds)."""
+    rng = np.random.default_rng(77)
+    n_x, n_a, n_y, T_max = 3, 4, 2, 6
+    lengths = [6, 2, 4, 1]
+    p = rnn(rng, n_x, n_a, n_y)
+    x, a0 = rng.standard_normal((n_x, 4, T_max)) * 3, rng.standard_normal((n_a, 4))  # the padding is junk here
+    y_hat, a_last = many_to_one_forward(x, a0, p, activation, lengths)
+    for i, T in enumerate(lengths):
+        a, y_pred, _ = ch04.rnn_forward(x[:, [i], :T], a0[:, [i]], p, activation)
+        assert np.allclose(a_last[:, i], a[:, 0, -1]) and np.allclose(y_hat[:, i], y_pred[:, 0, -1])
+    # lengths all equal to T_x change nothing
+    full = many_to_one_forward(x, a0, p, activation, [T_max] * 4)
+    plain = many_to_one_forward(x, a0, p, activation)
+    assert all(np.allclose(f, q) for f, q in zip(full, plain))
+
+
 def test_one_to_one_is_a_network_with_one_hidden_layer():
     rng = np.random.default_rng(0)
     p = rnn(rng, 3, 4, 2)

@@ -15,12 +15,38 @@ MISTAKES = {
     "many_to_one_not_from_a0": ("many_to_one_forward", "a_t = a0", "a_t = np.zeros_like(a0)"),
     "many_to_one_first_step_only": ("many_to_one_forward", "for t in range(x.shape[2]):", "for t in range(1):"),
     "many_to_one_state_not_carried": ("many_to_one_forward", "rnn_step(x[:, :, t], a_t,", "rnn_step(x[:, :, t], a0,"),
+    "many_to_one_ignores_activation": ("many_to_one_forward", "a_t, parameters, activation)", "a_t, parameters)"),
+    "many_to_one_reads_padding": ("many_to_one_forward",
+                                  "a_t = a_new if lengths is None else np.where(t < np.asarray(lengths), a_new, a_t)",
+                                  "a_t = a_new"),
     "output_not_fed_back": ("one_to_many_forward", "x_t = np.eye(n_y)[:, idx]", "x_t = x1"),
     "probabilities_fed_back": ("one_to_many_forward", "x_t = np.eye(n_y)[:, idx]", "x_t = y_t"),
+    "one_to_many_ignores_activation": ("one_to_many_forward", "rnn_step(x_t, a_t, parameters, activation)",
+                                       "rnn_step(x_t, a_t, parameters)"),
     "decoder_ignores_encoder": ("encoder_decoder_forward", "one_to_many_forward(start, a_t,",
                                 "one_to_many_forward(start, np.zeros_like(a_t),"),
     "decoder_runs_t_x_steps": ("encoder_decoder_forward", "decoder_parameters, T_y, activation)",
                                "decoder_parameters, x.shape[2], activation)"),
+    "encoder_ignores_activation": ("encoder_decoder_forward", "a_t, encoder_parameters, activation)",
+                                   "a_t, encoder_parameters)"),
+}
+
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "translation_as_many_to_many": r"machine translation: both sides are sequences",
+    "captioning_as_one_to_one": r"image captioning: is the photo a sequence",
+    "many_to_one_not_from_a0": r"start the loop from the a0 that was passed in",
+    "many_to_one_first_step_only": r"must read all T_x",
+    "many_to_one_state_not_carried": r"start from the state the previous step returned",
+    "many_to_one_ignores_activation": r"Pass activation on",
+    "many_to_one_reads_padding": r"padding is not read",
+    "output_not_fed_back": r"not fed back",
+    "probabilities_fed_back": r"ONE-HOT column of the chosen symbol",
+    "one_to_many_ignores_activation": r"Pass activation on",
+    "decoder_ignores_encoder": r"start from the encoder's last state",
+    "decoder_runs_t_x_steps": r"decoder runs T_y steps",
+    "encoder_ignores_activation": r"Pass activation on to both RNNs",
 }
 
 ACTIVATIONS = ("tanh", "relu")
@@ -93,12 +119,15 @@ def check_architectures(architectures):
 
 
 # ---------------------------------------------------------------- many_to_one_forward
-def _m21(x, a0, p, activation, mode="right"):
+def _m21(x, a0, p, activation, lengths=None, mode="right"):
+    """The many-to-one forward pass written out again, with one classic mistake selected by ``mode``."""
     a_t = np.zeros_like(a0) if mode == "zeros" else a0
     steps = 1 if mode == "first_only" else x.shape[2]
+    keep = lengths is not None and mode != "reads_padding"
     outputs = []
     for t in range(steps):
-        a_t = ref.rnn_step(x[:, :, t], a0 if mode == "no_carry" else a_t, p, activation)
+        a_new = ref.rnn_step(x[:, :, t], a0 if mode == "no_carry" else a_t, p, activation)
+        a_t = np.where(t < np.asarray(lengths), a_new, a_t) if keep else a_new
         outputs.append(ref.softmax(p["Wya"] @ a_t + p["by"]))
     y = np.mean(outputs, axis=0) if mode == "mean" else outputs[-1]
     return y, a_t
@@ -109,17 +138,26 @@ M21_MISTAKES = {
     "first_only": "only the first time step was read: the loop must go over all T_x inputs before the output.",
     "no_carry": "every step started again from a0: pass each step's new state on to the next step.",
     "mean": "you averaged the outputs of every step: a many-to-one RNN gives ONE output, from the last state.",
+    "reads_padding": "the padding was read: with lengths, each example must keep the state of its own last step "
+                     "(for example np.where(t < lengths, a_new, a_old)), not go on to a<T_max>.",
 }
+
+# (n_x, n_a, n_y, m, T_x, lengths): distinct sizes, T_x of 7, 2, 1; m of 4, 1, 3; padded batches too
+M21_CASES = [(3, 5, 2, 4, 7, None), (4, 3, 5, 1, 2, None), (2, 4, 3, 3, 1, None), (5, 2, 4, 1, 7, None),
+             (3, 4, 2, 4, 6, [6, 2, 5, 1]), (2, 3, 4, 3, 3, [1, 3, 2])]
 
 
 def check_many_to_one_forward(many_to_one_forward):
     fn = isolate(many_to_one_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
     for activation in ACTIVATIONS:
-        for k, (n_x, n_a, n_y, m, T_x) in enumerate([(3, 5, 2, 4, 7), (4, 3, 5, 1, 2), (2, 4, 3, 3, 1), (5, 2, 4, 1, 7)]):
+        for k, (n_x, n_a, n_y, m, T_x, lengths) in enumerate(M21_CASES):
             rng = np.random.default_rng(4000 + k)
             p = _rnn(rng, n_x, n_a, n_y)
             x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
-            out = call(fn, "many_to_one_forward", x, a0, p, **_kwargs(activation))
+            if lengths is not None:
+                x = x * (np.arange(T_x) < np.array(lengths)[:, None])  # zero padding after each sequence
+            kwargs = _kwargs(activation) if lengths is None else dict(_kwargs(activation), lengths=list(lengths))
+            out = call(fn, "many_to_one_forward", x, a0, p, **kwargs)
             if not (isinstance(out, tuple) and len(out) == 2):
                 fail("many_to_one_forward should return a tuple of two: (y_hat, a_last).")
             y_hat, a_last = out
@@ -128,11 +166,12 @@ def check_many_to_one_forward(many_to_one_forward):
                      f"RNN gives one output per example, shape (n_y, m) = {(n_y, m)}, after the last step.")
             expect_array(y_hat, (n_y, m), "y_hat")
             expect_array(a_last, (n_a, m), "a_last")
-            e_y, e_a = ref.many_to_one_forward(x, a0, p, activation)
-            variants = {mode: _m21(x, a0, p, activation, mode) for mode in M21_MISTAKES}
-            where = f"(activation={activation!r}, T_x={T_x}, m={m})"
+            e_y, e_a = ref.many_to_one_forward(x, a0, p, activation, lengths)
+            variants = {mode: _m21(x, a0, p, activation, lengths, mode) for mode in M21_MISTAKES
+                        if mode != "reads_padding" or lengths is not None}
+            where = f"(activation={activation!r}, T_x={T_x}, m={m}" + (f", lengths={lengths})" if lengths else ")")
             if not close(a_last, e_a):
-                if activation == "relu" and close(a_last, ref.many_to_one_forward(x, a0, p)[1]):
+                if activation == "relu" and close(a_last, ref.many_to_one_forward(x, a0, p, "tanh", lengths)[1]):
                     fail("many_to_one_forward ignores its activation argument.", looks_like="it was not passed on "
                          "to rnn_step.")
                 diagnose(a_last, e_a, [(M21_MISTAKES[k], v[1]) for k, v in variants.items()], f"a_last {where}")
@@ -206,10 +245,11 @@ def _encdec(x, enc, dec, T_y, activation, mode="right"):
     n_a, m = enc["Waa"].shape[0], x.shape[1]
     a_t = np.zeros((n_a, m))
     for t in range(x.shape[2]):
-        a_t = ref.rnn_step(x[:, :, t], a_t, enc, activation)
+        a_t = ref.rnn_step(x[:, :, t], a_t, enc, "tanh" if mode == "encoder_tanh" else activation)
     n_y = dec["Wya"].shape[0]
     start = np.zeros((n_y, m))
-    return ref.one_to_many_forward(start, np.zeros_like(a_t) if mode == "ignore_encoder" else a_t, dec, T_y, activation)
+    return ref.one_to_many_forward(start, np.zeros_like(a_t) if mode == "ignore_encoder" else a_t, dec, T_y,
+                                   "tanh" if mode == "decoder_tanh" else activation)
 
 
 ENCDEC_MISTAKES = {
@@ -245,6 +285,10 @@ def check_encoder_decoder_forward(encoder_decoder_forward):
                 if activation == "relu":
                     variants.append(("the activation argument was not passed on to both RNNs.",
                                      ref.encoder_decoder_forward(x, enc, dec, T_y)[0]))
+                    variants.append(("the encoder ignores the activation argument: pass it on to its rnn_step too.",
+                                     _encdec(x, enc, dec, T_y, activation, "encoder_tanh")[0]))
+                    variants.append(("the decoder ignores the activation argument: pass it on to one_to_many_forward.",
+                                     _encdec(x, enc, dec, T_y, activation, "decoder_tanh")[0]))
                 diagnose(y_hat, e_y, variants, f"y_hat {where}")
             if not np.array_equal(indices, e_idx):
                 fail(f"indices {where} is wrong: it should be the indices that the decoder's generation loop chose.")
