@@ -23,6 +23,18 @@ MISTAKES = {
     "rnn_without_biases": ("rnn_parameter_count", "hidden + output", "hidden + output - n_a - n_y"),
 }
 
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "translation_same_length": r"machine_translation: same_length",
+    "rating_as_sequence": r"sentiment_classification: y_is_sequence",
+    "music_input_as_sequence": r"music_generation: x_is_sequence",
+    "dense_without_biases": r"biases b1 \(5\) and b2 \(6\) are missing",
+    "dense_one_output_position": r"T_max \* n_y",
+    "rnn_without_waa": r"leaves out Waa \(3 x 3 = 9\)",
+    "rnn_without_biases": r"leaves out the biases ba and by",
+}
+
 FIELDS = ("x_is_sequence", "y_is_sequence", "same_length")
 
 # Why each answer is what it is: shown when a learner's answer differs from the reference.
