@@ -24,6 +24,24 @@ MISTAKES = {
     "mask_all_ones": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.ones((m, T_max))"),
 }
 
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "split_on_single_space": r"spaces, tabs and new lines",
+    "punctuation_left_attached": r"token of its own",
+    "tokens_lower_cased": r"capital letters",
+    "labels_by_substring": r"whole tokens",
+    "labels_ignore_case": r"case-sensitive",
+    "labels_flat": r"shape \(1, T_x\)",
+    "step_zero_accepted": r"should raise an IndexError",
+    "step_math_indices_in_numpy": r"X\[:, i - 1, t - 1\]",
+    "step_flat": r"reshape it to \(n_x, 1\)",
+    "lengths_count_rows": r"columns of each array",
+    "padding_in_front": r"real step first, then the padding",
+    "pad_value_ignored": r"pad_value",
+    "mask_all_ones": r"0\.0 on the padded steps",
+}
+
 WORDS = ["Harry", "Potter", "and", "Hermione", "spell", "don't", "well-known", "Marie", "curie", "42",
          "O'Brien", "x", "Zoe", "apple", "café", "e-mail", "it's", "Ron"]
 SPACES = [" ", " ", " ", "  ", "\t", "\n", " \t "]
