@@ -43,9 +43,16 @@ def a_class(folder: pathlib.Path, n: int = 6, slow: bool = True):
     write(folder, "daemon", CH04, nb)
 
 
+def _interruptible():
+    # as from a terminal: a test run started in the background (`make test &`, nohup)
+    # hands its children SIGINT ignored, and Python then never raises KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(course_dir, subs, out, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
-                             "--out", str(out), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--out", str(out), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
 
 
 def wait_for_sandboxes(proc: subprocess.Popen, timeout: float = 120) -> set[int]:
