@@ -313,6 +313,8 @@ def test_corpus_is_the_one_the_chapter_describes():
     assert len(set("".join(names)) | {EOS}) == 53
     prose = "\n".join(c.source for c in nbformat.read(CHAPTER, as_version=4).cells if c.cell_type == "markdown")
     assert "4,275 female and\n1,219 male names" in prose and "V = 53" in prose
+    flat = " ".join(prose.split())
+    assert f"{len(names) - 500:,} training names" in flat and f"{PASSES * (len(names) - 500):,} steps" in flat
 
 
 # The chapter's training set-up (the notebook's cells hold the same numbers: checked below)
