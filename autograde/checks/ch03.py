@@ -24,10 +24,30 @@ MISTAKES = {
     "decode_off_by_one": ("decode", "vocab[k]", "vocab[k - 1]"),
     "one_hot_flat": ("one_hot", "return x", "return x.ravel()"),
     "one_hot_negative_accepted": ("one_hot", "if not 0 <= index < V:", "if not index < V:"),
+    "one_hot_int_dtype": ("one_hot", "x = np.zeros((V, 1))", "x = np.zeros((V, 1), dtype=int)"),
     "sentence_transposed": ("one_hot_sentence", "return X", "return X.T"),
     "padding_as_unk": ("one_hot_batch", "x[:, i, : len(indices)] = one_hot_sentence(indices, V)",
                        "x[:, i, :] = one_hot_sentence(list(indices) + [0] * (T_max - len(indices)), V)"),
     "batch_axes_swapped": ("one_hot_batch", "return x", "return x.transpose(1, 0, 2)"),
+}
+
+# What the chapter's visible tests say when they catch each mistake (a regular expression
+# over their failure message; see tests/test_visible_tests.py).
+VISIBLE_TESTS_SAY = {
+    "ties_by_first_appearance": r"alphabetical order, not in the order they first appear",
+    "size_without_unk": r"keeps '<UNK>' and the 2 best-ranked words",
+    "unk_token_counted": r"'<UNK>' token in the corpus is not counted",
+    "index_from_one": r"counted from 0",
+    "index_reversed": r"maps each word to its index",
+    "unknown_words_dropped": r"get index 0",
+    "unknown_words_crash": r"not in the vocabulary",
+    "decode_off_by_one": r"counted from 0",
+    "one_hot_flat": r"shape \(4, 1\), a column",
+    "one_hot_negative_accepted": r"should raise an IndexError",
+    "one_hot_int_dtype": r"holds floats",
+    "sentence_transposed": r"\(V, T_x\)",
+    "padding_as_unk": r"all-zero column",
+    "batch_axes_swapped": r"\(V, m, T_max\)",
 }
 
 # words that make ties and case matter: "Zoe" < "apple" < "b" in Python's string order
@@ -81,6 +101,7 @@ def check_build_vocabulary(build_vocabulary):
         distinct = len({t for s in sentences for t in s if t != UNK})
         # a size that cuts inside the ranking, one larger than needed, and the default
         cases += [(sentences, int(rng.integers(2, distinct + 1))), (sentences, distinct + 5), (sentences, None)]
+    failing = []  # (message, explanations that fit this case)
     for sentences, size in cases:
         args = (sentences,) if size is None else (sentences, size)
         got = call(build_vocabulary, "build_vocabulary", *args)
@@ -92,13 +113,19 @@ def check_build_vocabulary(build_vocabulary):
             continue
         shown = f"{where} gave {got}, expected {expected}."
         eff = 10000 if size is None else size
-        for why, wrong in _vocab_mistakes(sentences, eff):
-            if got == wrong:
-                fail(f"{shown}", looks_like=f"{why}")
-        if len(set(got)) != len(got):
+        fits = [why for why, wrong in _vocab_mistakes(sentences, eff) if got == wrong]
+        if not fits and len(set(got)) != len(got):
             fail(f"{shown} The vocabulary should not hold a word twice.")
-        fail(f"{shown} Rank the words by count (most frequent first, ties in alphabetical order), "
-             f"keep the first size - 1, and put \"<UNK>\" in front.")
+        failing.append((shown, fits))
+    if not failing:
+        return
+    # Several orders can coincide on one corpus (first appearance may happen to be reverse
+    # alphabetical order): name the mistake only if it explains every failing case.
+    for why, _ in _vocab_mistakes([["a"]], 2):
+        if all(why in fits for _, fits in failing):
+            fail(failing[0][0], looks_like=why)
+    fail(f"{failing[0][0]} Rank the words by count (most frequent first, ties in alphabetical order), "
+         f"keep the first size - 1, and put \"<UNK>\" in front.")
 
 
 # ---------------------------------------------------------------- word_to_index
@@ -207,6 +234,10 @@ def check_one_hot(one_hot):
                 fail(f"{where} has shape (1, {V}).", looks_like="you returned a row: a one-hot vector is a column of "
                      "shape (V, 1).")
             got = expect_array(got, (V, 1), where)
+            if not np.issubdtype(got.dtype, np.floating):
+                fail(f"{where} holds {got.dtype} values.", looks_like="the vector was built with integers: a one-hot "
+                     "vector holds the floats 0.0 and 1.0 (np.zeros((V, 1)) without dtype=int), like every input of "
+                     "chapter 4.")
             expected = ref.one_hot(index, V)
             if close(got, expected):
                 continue
