@@ -141,6 +141,29 @@ def test_a_lost_worker_costs_no_unearned_point(released, tmp_path):
         assert float(row["score"]) == honest or row["status"] == "crashed", row
 
 
+def test_a_worker_keeps_no_descriptor_per_notebook(released, tmp_path):
+    """One worker grades 30 notebooks: its open file descriptors stay flat. (Each
+    notebook's zmq context used to stay open, 14 descriptors a notebook, until select()
+    failed past descriptor 1024 and every later notebook of that worker crashed.)"""
+    a_class(tmp_path / "subs", n=30, slow=False)
+    proc = start(tmp_path / "course", tmp_path / "subs", tmp_path / "out", "--workers", "1")
+    counts = []
+    while proc.poll() is None:
+        for pid in descendants(proc.pid):
+            cmd = _cmdline(pid)
+            if b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+                try:
+                    counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+                except OSError:
+                    pass
+        time.sleep(0.2)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert {r["status"] for r in rows_of(tmp_path / "out").values()} == {"graded"}
+    assert len(counts) > 20, "the worker was hardly seen"
+    # a few sandboxes at a time hold descriptors; a leak of 14 a notebook would pass 400
+    assert max(counts) < 150, (max(counts), counts[::10])
+
+
 def _talk(port: int, tls: bool) -> bytes:
     """Connect to the scheduler (plain, or TLS without a client certificate), say
     something, and return what comes back (b"" once it hangs up)."""

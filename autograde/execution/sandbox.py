@@ -338,7 +338,9 @@ class Sandbox:
         if self.child_pid is None:
             import select
 
-            if select.select([self._info], [], [], 0)[0]:
+            poll = select.poll()  # not select(): a worker's descriptors may be numbered past 1024
+            poll.register(self._info, select.POLLIN)
+            if poll.poll(0):
                 with contextlib.suppress(OSError, ValueError):
                     self.child_pid = int(json.loads(os.read(self._info, 4096).decode().split("}")[0] + "}")["child-pid"])
         return self.child_pid
