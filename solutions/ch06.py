@@ -38,7 +38,7 @@ __all__ = ["sigmoid", "rnn_forward", "rnn_cell_backward", "rnn_backward", "binar
 # ---------------------------------------------------------------- given in the chapter
 def sigmoid(z):
     """1 / (1 + exp(-z)), element-wise, without overflow: numpy array in, same shape out."""
-    return np.exp(-np.logaddexp(0.0, -z))
+    return np.exp(-np.logaddexp(0.0, -z))  # public: given in the chapter
 
 
 def rnn_forward(x, a0, parameters, activation="tanh"):
