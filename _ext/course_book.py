@@ -56,8 +56,8 @@ def _chapter_of(app, docname):
 
 
 def _cache_key(chapter) -> str:
-    import inspect
     import importlib
+    import inspect
 
     h = hashlib.sha256(VERSION.encode())
     h.update(chapter.path.read_bytes())

@@ -5,8 +5,16 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions.ch03 import (UNK, build_vocabulary, decode, encode, one_hot, one_hot_batch, one_hot_sentence,
-                            word_to_index)
+from solutions.ch03 import (
+    UNK,
+    build_vocabulary,
+    decode,
+    encode,
+    one_hot,
+    one_hot_batch,
+    one_hot_sentence,
+    word_to_index,
+)
 
 SMALL = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat"]]
 

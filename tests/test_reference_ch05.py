@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from solutions import ch04
-from solutions.ch05 import (parameter_count, rnn_cell_forward_compact, stack_state_input, stack_weights,
-                            unstack_weights)
+from solutions.ch05 import parameter_count, rnn_cell_forward_compact, stack_state_input, stack_weights, unstack_weights
 
 WAA = np.array([[0.5, -0.4], [0.3, 0.2]])
 WAX = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])

@@ -14,9 +14,19 @@ import numpy as np
 import pytest
 
 from solutions import ch04
-from solutions.ch06 import (binary_cross_entropy, clip_by_global_norm, clip_elementwise, numerical_gradient,
-                            relative_error, rnn_backward, rnn_cell_backward, rnn_forward, rnn_loss_and_gradients,
-                            sigmoid, softmax_cross_entropy)
+from solutions.ch06 import (
+    binary_cross_entropy,
+    clip_by_global_norm,
+    clip_elementwise,
+    numerical_gradient,
+    relative_error,
+    rnn_backward,
+    rnn_cell_backward,
+    rnn_forward,
+    rnn_loss_and_gradients,
+    sigmoid,
+    softmax_cross_entropy,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EPS = 1e-5
@@ -139,7 +149,7 @@ def test_every_parameter_gradient_against_finite_differences(activation, T_x, m)
     loss, grads = rnn_loss_and_gradients(x, y, a0, p, activation)
     assert np.isclose(loss, loss_from_scratch(x, y, a0, p, activation))
     for name in ("Waa", "Wax", "ba", "Wya", "by"):
-        numeric = fd_gradient(lambda v: loss_from_scratch(x, y, a0, dict(p, **{name: v}), activation), p[name])
+        numeric = fd_gradient(lambda v, name=name: loss_from_scratch(x, y, a0, dict(p, **{name: v}), activation), p[name])
         error = rel(grads["d" + name], numeric)
         assert grads["d" + name].shape == p[name].shape
         assert error < STATED_BOUND, f"d{name}: relative error {error:.1e} ({activation}, T_x={T_x}, m={m})"
@@ -158,7 +168,7 @@ def test_bptt_input_and_initial_state_gradients_against_finite_differences(activ
     assert rel(g["dx"], fd_gradient(lambda v: surrogate(v, a0, p), x)) < STATED_BOUND
     assert rel(g["da0"], fd_gradient(lambda v: surrogate(x, v, p), a0)) < STATED_BOUND
     for name in ("Waa", "Wax", "ba"):
-        numeric = fd_gradient(lambda v: surrogate(x, a0, dict(p, **{name: v})), p[name])
+        numeric = fd_gradient(lambda v, name=name: surrogate(x, a0, dict(p, **{name: v})), p[name])
         assert rel(g["d" + name], numeric) < STATED_BOUND, name
 
 
@@ -301,11 +311,11 @@ def test_masked_gradients_against_finite_differences_and_against_the_sentences_a
     loss, grads = rnn_loss_and_gradients(x, y, a0, p, activation, mask)
     assert np.isclose(loss, loss_from_scratch(x, y, a0, p, activation, mask))
     for name in p:
-        numeric = fd_gradient(lambda v: loss_from_scratch(x, y, a0, dict(p, **{name: v}), activation, mask), p[name])
+        numeric = fd_gradient(lambda v, name=name: loss_from_scratch(x, y, a0, dict(p, **{name: v}), activation, mask), p[name])
         assert rel(grads["d" + name], numeric) < STATED_BOUND, name
     # the padded batch = the mean of its sentences, each cut to its own length and taken alone
     alone = [rnn_loss_and_gradients(x[:, [i], :T], y[:, [i], :T], a0[:, [i]], p, activation) for i, T in enumerate([5, 3, 1])]
-    assert np.isclose(loss, np.mean([l for l, _ in alone]))
+    assert np.isclose(loss, np.mean([loss_i for loss_i, _ in alone]))
     for name in p:
         assert np.allclose(grads["d" + name], np.mean([g["d" + name] for _, g in alone], axis=0))
 

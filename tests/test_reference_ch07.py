@@ -10,8 +10,15 @@ import pytest
 from autograde import course
 from autograde.authoring import synthetic
 from solutions import ch04
-from solutions.ch07 import (ARCHITECTURES, TASKS, encoder_decoder_forward, many_to_one_forward,
-                            one_to_many_forward, rnn_step, softmax)
+from solutions.ch07 import (
+    ARCHITECTURES,
+    TASKS,
+    encoder_decoder_forward,
+    many_to_one_forward,
+    one_to_many_forward,
+    rnn_step,
+    softmax,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTER = next(c for c in course.chapters() if c.number == 7)

@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from solutions import ch01 as ref
 from autograde.checks import CheckFailed, call, fail
+from solutions import ch01 as ref
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text).

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograde.checks import SEEDS, CheckFailed, call, close, expect_array, fail, isolate
 from solutions import ch02 as ref
-from autograde.checks import CheckFailed, SEEDS, call, close, expect_array, fail, isolate
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text).

@@ -6,8 +6,8 @@ import itertools
 
 import numpy as np
 
+from autograde.checks import SEEDS, CheckFailed, call, close, expect_array, fail, isolate
 from solutions import ch03 as ref
-from autograde.checks import CheckFailed, SEEDS, call, close, expect_array, fail, isolate
 
 UNK = ref.UNK
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from solutions import ch04 as ref
 from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate, quiet_numpy, same
+from solutions import ch04 as ref
 
 # The classic mistakes these checks must catch and name, each as an edit of the
 # reference body: name -> (exercise, old text, new text). The grading tests and the

@@ -5,10 +5,10 @@ import numbers
 
 import numpy as np
 
-from solutions import ch04 as ref04
-from solutions import ch05 as ref
 from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate
 from autograde.checks.ch04 import verify_cell_step
+from solutions import ch04 as ref04
+from solutions import ch05 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).

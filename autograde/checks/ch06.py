@@ -12,9 +12,9 @@ import numbers
 
 import numpy as np
 
+from autograde.checks import call, close, diagnose, expect_array, fail, isolate, quiet_numpy
 from solutions import ch04 as ref04
 from solutions import ch06 as ref
-from autograde.checks import call, close, diagnose, expect_array, fail, isolate, quiet_numpy
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).
@@ -439,7 +439,7 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
                             fail(f"{where_key} is wrong.", looks_like=f"{text}")
                     name = key[1:]
 
-                    def f(theta, name=name):
+                    def f(theta, name=name, p=p, x=x, y=y, a0=a0, activation=activation, mask=mask):
                         q = dict(p)
                         q[name] = theta
                         return ref.rnn_loss_and_gradients(x, y, a0, q, activation, mask)[0]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from solutions import ch07 as ref
 from autograde.checks import call, close, diagnose, expect_array, fail, isolate
+from solutions import ch07 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).
