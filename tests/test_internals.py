@@ -323,3 +323,28 @@ def test_the_journal_keeps_the_lms_id(tmp_path):
     j = Journal(tmp_path / "j.jsonl")
     j.record({"student": "smithjane", "assignment": "ch04", "lms_id": "12345"})
     assert json.loads(j.path.read_text())["lms_id"] == "12345"
+
+
+# ---------------------------------------------------------------- what grading runs of chapter 8
+def test_grading_chapter_8_skips_the_long_training_and_keeps_every_exercise(tmp_path):
+    """Chapter 8 trains for 13,989 steps and samples names in cells that only show results:
+    grading runs the exercises and their tests, not the long run; a learner who edits the
+    training cell gets it run (it is theirs now), under the cell timeout."""
+    from autograde.authoring import synthetic
+    from autograde.nbgrader_glue.coursedir import Course
+    from autograde.nbgrader_glue.sanitize import plan_run
+
+    ch08 = course.by_assignment("ch08")
+    c = Course(tmp_path / "course")
+    c.release([ch08])
+    nb = synthetic.submission(ch08, "reference")
+    code = {i: cell for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
+    training = next(i for i, cell in code.items() if "train(schedule" in cell.source)
+    sampling = next(i for i, cell in code.items() if "sample(trained" in cell.source)
+    graded = [i for i, cell in code.items() if "nbgrader" in cell.metadata]
+    skip, _ = plan_run(nb, ch08, c.released_path(ch08))
+    assert training in skip and sampling in skip
+    assert not set(graded) & set(skip)
+    nb.cells[training].source += "\nprint('mine')"
+    skip, _ = plan_run(nb, ch08, c.released_path(ch08))
+    assert training not in skip
