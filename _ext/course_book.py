@@ -2,8 +2,9 @@
 
 1. Glossary links that read as plain Markdown links in Jupyter. A chapter links a term
    with ``[hidden state](../../glossary.md#term-hidden-state)``: JupyterLab opens the
-   glossary file, and here the anchor is registered as a target of the glossary page,
-   so the link resolves (a misspelt anchor still fails the strict build).
+   glossary file (plain Markdown, so it reads well there too), and here each entry gets
+   its ``term-`` anchor as a target of the glossary page, so the link resolves (a
+   misspelt anchor still fails the strict build).
 
 2. Outputs of a correct solution. A code cell tagged ``solution-output`` uses the
    learner's exercises, so in the student edition it raises NotImplementedError and its
@@ -39,12 +40,41 @@ VERSION = "1"  # bump to invalidate the cached outputs
 
 
 # ---------------------------------------------------------------- 1. glossary anchors
+def _glossary_terms(item: nodes.list_item) -> list[str]:
+    """The terms an entry of the glossary defines: the bold words before its first colon,
+    as in ``- **backpropagation through time**, **BPTT**: ...``."""
+    paragraph = item.children[0] if item.children and isinstance(item.children[0], nodes.paragraph) else None
+    terms = []
+    for child in paragraph.children if paragraph is not None else []:
+        if isinstance(child, nodes.strong):
+            terms.append(child.astext().replace("\u2019", "'"))  # as typed: smartquotes curl it
+        elif isinstance(child, nodes.Text) and child.astext().strip() in ("", ","):
+            continue
+        else:
+            break
+    return terms
+
+
 def _register_glossary_terms(app, doctree):
+    """glossary.md is plain Markdown (a list of ``**term**: definition``), so that it reads
+    well where a chapter's link opens it in Jupyter. Here each entry gets the anchor a Sphinx
+    glossary would give its terms, ``term-<id>``, and the anchors are registered as targets
+    of the page (a link to a term the glossary lacks still fails the strict build)."""
+    from sphinx.util.nodes import make_id
+
     docname = app.env.docname
+    if docname != "glossary":
+        return
     slugs = app.env.metadata[docname].setdefault("myst_slugs", {})
-    for term in doctree.findall(nodes.term):
-        for node_id in term["ids"]:
-            slugs.setdefault(node_id, (term.line or 0, node_id, term.astext()))
+    labels = app.env.get_domain("std").anonlabels  # for the page's own [mask](#term-mask)
+    for bullets in doctree.findall(nodes.bullet_list):
+        for item in bullets.children:
+            for term in _glossary_terms(item):
+                node_id = make_id(app.env, doctree, "term", term)
+                item["ids"].append(node_id)
+                doctree.ids[node_id] = item
+                slugs.setdefault(node_id, (item.line or 0, node_id, term))
+                labels[node_id] = (docname, node_id)
 
 
 # ---------------------------------------------------------------- 2. outputs of a correct solution

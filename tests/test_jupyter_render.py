@@ -76,13 +76,12 @@ def _links(text: str) -> list[str]:
 
 
 def _glossary_anchors() -> set[str]:
-    """The ids the book gives the glossary's terms: Sphinx's ``term-<id of the term>``."""
+    """The ids the book gives the glossary's terms (_ext/course_book.py): Sphinx's
+    ``term-<id of the term>`` for every bold term before the colon of an entry."""
     from sphinx.util.nodes import _make_id
 
-    text = (ROOT / "glossary.md").read_text()
-    body = re.search(r"^```\{glossary\}\n(.*?)^```", text, re.S | re.M).group(1)
-    terms = [line.strip().replace("`", "") for line in body.splitlines()
-             if line.strip() and not line[0].isspace() and not line.startswith(":")]
+    entries = re.findall(r"^- (.+?):", (ROOT / "glossary.md").read_text(), re.M)
+    terms = [t.replace("`", "") for entry in entries for t in re.findall(r"\*\*(.+?)\*\*", entry)]
     assert len(terms) > 30, terms
     return {_make_id(f"term-{t}") for t in terms}
 
@@ -142,18 +141,20 @@ def test_relative_links_point_at_files_and_glossary_terms(chapter):
     assert any("glossary.md#term-" in u for u in links), "each chapter links its terms to the glossary"
 
 
-@pytest.mark.xfail(strict=True, reason="glossary.md and notation.md are MyST pages of the book (the glossary "
-                   "directive makes the term-<slug> anchors): a chapter's link opens them raw in Jupyter")
 @pytest.mark.parametrize("page", ["glossary.md", "notation.md"])
 def test_the_pages_a_chapter_links_to_hold_no_myst_syntax(page):
     assert _myst_in((ROOT / page).read_text()) == []
 
 
-def test_the_pages_a_chapter_links_to_link_to_files_that_exist():
+def test_the_pages_a_chapter_links_to_link_to_files_and_terms_that_exist():
+    anchors = _glossary_anchors()
     for page in PAGES:
         for url in _links(page.read_text()):
-            target = url.partition("#")[0]
-            assert not target or (page.parent / target).resolve().is_file(), f"{page.name}: {url}"
+            target, _, fragment = url.partition("#")
+            path = (page.parent / target).resolve() if target else page
+            assert path.is_file(), f"{page.name}: {url}"
+            if path == ROOT / "glossary.md" and fragment:
+                assert fragment in anchors, f"{page.name}: {url}: the glossary defines no such term"
 
 
 # ---------------------------------------------------------------- a real Jupyter server
