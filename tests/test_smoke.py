@@ -3,10 +3,14 @@ graded through the instructor's command line in the sandbox, and what the instru
 the learners get back. The full class of cases is in test_grading (slow)."""
 from __future__ import annotations
 
+import re
+
+import nbformat
 import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
+from autograde.authoring.assemble import PAGES, release_links
 from helpers import cli, grade, leaks, page_text, secret_lines, write
 from helpers import exercises as points
 
@@ -27,9 +31,21 @@ def graded(tmp_path_factory, released):
     return rows, out, proc, exercise
 
 
-def test_the_release_is_the_chapter(released):
+def test_the_release_is_the_chapter_with_the_pages_it_links_to(released):
+    """The learner gets the chapter as it is in git, and beside it the glossary and the
+    notation page, which its links now point at; every relative link of the release
+    opens a file of the release, and nothing links out of the assignment folder."""
     _, paths = released
-    assert paths[CH04].read_text() == CH04.path.read_text()
+    assert paths[CH04].read_text() == release_links(CH04.path.read_text())
+    folder = paths[CH04].parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted([CH04.path.name, *PAGES])
+    nb = nbformat.read(paths[CH04], as_version=4)
+    texts = [c.source for c in nb.cells if c.cell_type == "markdown"] + [(folder / p).read_text() for p in PAGES]
+    links = [u for t in texts for u in re.findall(r"\]\(([^)\s]+)\)", t) if not re.match(r"[a-z]+:", u)]
+    assert any(u.startswith("glossary.md#term-") for u in links)
+    for url in links:
+        target = url.partition("#")[0]
+        assert not target or ((folder / target).is_file() and (folder / target).resolve().parent == folder), url
 
 
 def test_scores_and_statuses(graded):

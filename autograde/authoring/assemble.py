@@ -21,13 +21,14 @@ import copy
 import importlib
 import inspect
 import pathlib
+import re
 import textwrap
 
 import nbformat
 from nbgrader import utils
 
 from autograde.authoring.markers import BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN, END_SOLUTION
-from autograde.course import Chapter
+from autograde.course import ROOT, Chapter
 
 STUB_LINES = CODE_STUB.split("\n")
 
@@ -128,12 +129,39 @@ def assemble(chapter: Chapter) -> nbformat.NotebookNode:
     return src
 
 
+#: The book's pages a chapter links to (``../../glossary.md#term-mask``). A release ships
+#: them beside the notebook, and the notebook's links point there, so that they work in
+#: the learner's Jupyter, where the assignment folder is all there is.
+PAGES = ("glossary.md", "notation.md")
+
+
+def release_links(text: str) -> str:
+    """``text`` (a Markdown cell, or a whole notebook file) with its links to the pages
+    pointing beside the notebook."""
+    for page in PAGES:
+        text = text.replace(f"](../../{page}", f"]({page}")
+    return text
+
+
+def released_page(text: str) -> str:
+    """A page as shipped beside a released notebook: its links into chapters/ (the other
+    notebooks are not in the assignment folder) become their words."""
+    return re.sub(r"\[([^\]]+)\]\(chapters/[^)]*\)", r"\1", text)
+
+
 def write_sources(chapters: list[Chapter], source_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Write the source notebook of each chapter to ``source_dir/chNN/<nb>.ipynb``."""
+    """Write the source notebook of each chapter to ``source_dir/chNN/<nb>.ipynb``, with
+    the pages it links to beside it."""
     written = []
     for chapter in chapters:
         out = source_dir / chapter.assignment / chapter.path.name
         out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(assemble(chapter), out)
+        nb = assemble(chapter)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = release_links(cell.source)
+        nbformat.write(nb, out)
+        for page in PAGES:
+            (out.parent / page).write_text(released_page((ROOT / page).read_text()))
         written.append(out)
     return written

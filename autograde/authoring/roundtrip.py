@@ -12,6 +12,7 @@ import tempfile
 import nbformat
 
 from autograde import course
+from autograde.authoring.assemble import release_links
 
 
 def release_copy(chapters: list[course.Chapter] | None = None) -> dict[course.Chapter, nbformat.NotebookNode]:
@@ -31,8 +32,11 @@ def sync_chapters(only: list[str] | None = None) -> list[pathlib.Path]:
     changed = []
     for ch, released in release_copy(chapters).items():
         chapter = nbformat.read(ch.path, as_version=4)
-        if [(c.cell_type, c.source) for c in chapter.cells] != [(c.cell_type, c.source) for c in released.cells]:
+        if [(c.cell_type, release_links(c.source)) for c in chapter.cells] != \
+                [(c.cell_type, c.source) for c in released.cells]:
             raise RuntimeError(f"{ch.path}: generate_assignment changed cell sources; fix the chapter's stubs first")
+        for mine, theirs in zip(chapter.cells, released.cells):
+            theirs.source = mine.source  # the chapter's links point at the book's pages
         if chapter != released:
             nbformat.write(released, ch.path)
             changed.append(ch.path)
