@@ -9,6 +9,7 @@ import inspect
 import json
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -213,3 +214,26 @@ def watch(cmd: list, timeout: float = 1800) -> tuple[subprocess.CompletedProcess
     for r in readers:
         r.join()
     return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err)), proc.pid, seen
+
+
+# ---------------------------------------------------------------- headless Chromium
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def chromium(profile: pathlib.Path, capabilities: dict | None = None):
+    """A headless Chromium at a 1280x2000 window with its own profile folder, offline
+    (no background network, updates or sync); the caller quits it."""
+    assert CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are needed (make system installs them)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,2000", f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    for key, value in (capabilities or {}).items():
+        opts.set_capability(key, value)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)

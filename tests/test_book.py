@@ -9,7 +9,6 @@ import functools
 import http.server
 import pathlib
 import re
-import shutil
 import socketserver
 import threading
 
@@ -17,7 +16,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import assemble
-from helpers import leaks, secret_lines
+from helpers import chromium, leaks, secret_lines
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 def test_the_scan_finds_leaks_when_there_are_some(tmp_path):
@@ -62,8 +61,6 @@ def test_site_needs_no_network(built_book):
 
 
 # ---------------------------------------------------------------- headless Chromium
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -83,19 +80,7 @@ def site_url(built_book):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    assert CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are needed (.ci/run installs them)"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,2000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"), {"goog:loggingPrefs": {"browser": "ALL"}})
     yield driver
     driver.quit()
 

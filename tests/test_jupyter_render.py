@@ -29,6 +29,7 @@ import urllib.request
 import pytest
 
 from autograde import course
+from helpers import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -158,8 +159,6 @@ def test_the_pages_a_chapter_links_to_link_to_files_and_terms_that_exist():
 
 
 # ---------------------------------------------------------------- a real Jupyter server
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 USER_SETTINGS = {
     # every cell rendered at once (a windowing mode may leave the cells out of view unrendered)
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
@@ -283,19 +282,8 @@ def jupyter(served, tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, request):
-    assert CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are needed (.ci/run installs them)"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,2000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("unhandledPromptBehavior", "accept")  # "leave the page?" about an unsaved notebook
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    # accept the "leave the page?" that an unsaved notebook asks
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"), {"unhandledPromptBehavior": "accept"})
     request.addfinalizer(driver.quit)
     return driver
 

@@ -41,7 +41,7 @@ def run_to_test(nb, exercise: str, folder) -> str | None:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     exec(compile(cell.source, f"<cell {cell.get('id')}>", "exec"), ns)
-            except Exception as exc:  # noqa: BLE001: a learner's cell may raise anything
+            except Exception as exc:  # noqa: BLE001 - a learner's cell may raise anything
                 if grade_id == f"test_{exercise}":
                     return f"{type(exc).__name__}: {exc}"
             else:
@@ -83,3 +83,19 @@ def test_visible_tests_catch_the_classic_mistakes(chapter):
           f"({share:.0%})")
     assert share >= SHARE, f"{chapter.assignment} catches only {share:.0%}; missed (with the message seen):\n" + \
         "\n".join(f"  {m}: {msg}" for m, msg in missed.items())
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_each_exercise_states_its_expected_output_above_its_test(chapter):
+    """The Markdown cell right above each test cell (code cells between them allowed)
+    says what the worked example should give, under the words "Expected output"."""
+    import nbformat
+
+    cells = nbformat.read(chapter.path, as_version=4).cells
+    missing = []
+    for i, cell in enumerate(cells):
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            above = next((c for c in reversed(cells[:i]) if c.cell_type == "markdown"), None)
+            if above is None or "Expected output" not in above.source:
+                missing.append(cell.metadata["nbgrader"]["grade_id"])
+    assert missing == [], f"{chapter.assignment}: no expected output above {missing}"
