@@ -392,20 +392,15 @@ def _open_chapter(driver, jupyter, served, chapter, ui: str, shot: pathlib.Path)
     return cells
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
-def test_chapter_renders_in_jupyterlab(browser, jupyter, served, chapter, tmp_path):
-    try:
-        cells = _open_chapter(browser, jupyter, served, chapter, "lab", tmp_path / f"lab-{chapter.assignment}.png")
-        _check_cells(cells, _notebook(chapter.path), f"JupyterLab, {chapter.path.name}")
-    finally:
-        jupyter.shut_down_sessions()
+UIS = {"lab": "JupyterLab", "notebook": "Notebook 7"}
 
 
+@pytest.mark.parametrize("ui", UIS)
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
-def test_chapter_renders_in_notebook7(browser, jupyter, served, chapter, tmp_path):
+def test_chapter_renders_in_jupyter(browser, jupyter, served, chapter, ui, tmp_path):
     try:
-        cells = _open_chapter(browser, jupyter, served, chapter, "notebook", tmp_path / f"nb7-{chapter.assignment}.png")
-        _check_cells(cells, _notebook(chapter.path), f"Notebook 7, {chapter.path.name}")
+        cells = _open_chapter(browser, jupyter, served, chapter, ui, tmp_path / f"{ui}-{chapter.assignment}.png")
+        _check_cells(cells, _notebook(chapter.path), f"{UIS[ui]}, {chapter.path.name}")
     finally:
         jupyter.shut_down_sessions()
 

@@ -19,6 +19,7 @@ afterwards. So one mistake costs the points of one exercise only.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
@@ -122,6 +123,19 @@ def expect_array(value, shape: tuple, what: str) -> np.ndarray:
     if not np.all(np.isfinite(value)):
         fail(f"{what} contains nan or inf values.")
     return value
+
+
+def expect_float(value, what: str, if_not_finite: str = ".") -> float:
+    """``value`` as a float: one real number (a 0-d array or numpy scalar will do, a bool
+    will not) that is finite, or a clear failure; ``if_not_finite`` ends that message."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(f"{what} should return one number (a float), got {type(value).__name__}"
+             + (f" of shape {value.shape}" if isinstance(value, np.ndarray) else "") + ".")
+    if not np.isfinite(value):
+        fail(f"{what} returned {value}{if_not_finite}")
+    return float(value)
 
 
 def diagnose(got, expected, mistakes: Iterable[tuple[str, object]], what: str) -> None:

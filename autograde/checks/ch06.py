@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+from autograde.checks import call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
 from solutions import ch04 as ref04
 from solutions import ch06 as ref
 
@@ -275,14 +275,7 @@ def check_rnn_backward(rnn_backward):
 
 # ---------------------------------------------------------------- binary_cross_entropy
 def _scalar(value, name):
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        fail(f"{name} should return one number (a float), got {type(value).__name__}"
-             + (f" of shape {value.shape}" if isinstance(value, np.ndarray) else "") + ".")
-    if not np.isfinite(value):
-        fail(f"{name} returned {value}: keep y_hat inside (0, 1) when taking logs.")
-    return float(value)
+    return expect_float(value, name, ": keep y_hat inside (0, 1) when taking logs.")
 
 
 def _lengths_mask(rng, m, T_x):

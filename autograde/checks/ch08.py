@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import CheckFailed, call, close, diagnose, expect_array, fail, isolate, quiet_numpy
+from autograde.checks import CheckFailed, call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
 from solutions import ch08 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -108,17 +108,6 @@ def _cases(base):
         yield np.random.default_rng(base + k), sizes
 
 
-def _scalar(value, name):
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        fail(f"{name} should return one number (a float), got {type(value).__name__}"
-             + (f" of shape {value.shape}" if isinstance(value, np.ndarray) else "") + ".")
-    if not np.isfinite(value):
-        fail(f"{name} returned {value}.")
-    return float(value)
-
-
 def _int_array(value, shape, what):
     value = expect_array(value, shape, what)
     if not np.issubdtype(value.dtype, np.integer):
@@ -181,7 +170,7 @@ def check_cross_entropy(cross_entropy):
         T_x = length + 1
         y_hat = _probabilities(rng, V, T_x)
         targets = rng.integers(V, size=T_x)
-        got = _scalar(call(cross_entropy, "cross_entropy", y_hat, targets), "cross_entropy")
+        got = expect_float(call(cross_entropy, "cross_entropy", y_hat, targets), "cross_entropy")
         expected = ref.cross_entropy(y_hat, targets)
         if np.isclose(got, expected, rtol=1e-7, atol=1e-10):
             continue
@@ -286,7 +275,7 @@ def check_lm_loss_and_gradients(lm_loss_and_gradients):
         if not (isinstance(out, tuple) and len(out) == 3):
             fail("lm_loss_and_gradients should return a tuple of three: (loss, gradients, a_last).")
         loss, grads, a_last = out
-        loss = _scalar(loss, "lm_loss_and_gradients (its loss)")
+        loss = expect_float(loss, "lm_loss_and_gradients (its loss)")
         if not isinstance(grads, dict) or any(k not in grads for k in KEYS):
             fail(f"the gradients should be a dict with the keys {', '.join(KEYS)}.")
         for key, name in zip(KEYS, PARAMS):
@@ -330,7 +319,7 @@ def check_optimize_step(optimize_step):
         if not (isinstance(out, tuple) and len(out) == 3):
             fail("optimize_step should return a tuple of three: (loss, new_parameters, a_last).")
         loss, new_p, a_last = out
-        loss = _scalar(loss, "optimize_step (its loss)")
+        loss = expect_float(loss, "optimize_step (its loss)")
         if not isinstance(new_p, dict) or set(new_p) != set(p):
             fail(f"new_parameters should be a dict with the keys {', '.join(PARAMS)}.")
         for name in PARAMS:
@@ -406,7 +395,7 @@ def check_train(train):
         if not isinstance(losses, (list, tuple)) or len(losses) != n_names:
             fail(f"losses should be a list with one loss per name ({n_names} names), got "
                  f"{len(losses) if isinstance(losses, (list, tuple)) else type(losses).__name__}.")
-        losses = [_scalar(v, "train (each loss)") for v in losses]
+        losses = [expect_float(v, "train (each loss)") for v in losses]
         if not isinstance(new_p, dict) or set(new_p) != set(p):
             fail(f"the parameters returned should be a dict with the keys {', '.join(PARAMS)}.")
         for name in PARAMS:

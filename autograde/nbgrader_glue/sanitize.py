@@ -140,7 +140,7 @@ class _Flow:
         self.late: set[str] = set()
         for stmt in tree.body:
             reads, late = set(), set()
-            _collect(stmt, reads, late, top=True)
+            _collect(stmt, reads, late)
             self.free |= reads - self.binds
             self.late |= late
             self.binds |= _bound_by(stmt)
@@ -169,18 +169,18 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
            ast.DictComp, ast.GeneratorExp)
 
 
-def _collect(node, reads: set, late: set, top: bool) -> None:
+def _collect(node, reads: set, late: set) -> None:
     """Names read by ``node``: at once (``reads``) or inside a function body (``late``)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         for d in getattr(node, "decorator_list", []) + list(node.args.defaults) + list(node.args.kw_defaults):
             if d is not None:
-                _collect(d, reads, late, top)
+                _collect(d, reads, late)
         late |= _globals_read(node)
         return
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
         reads.add(node.id)
     for child in ast.iter_child_nodes(node):
-        _collect(child, reads, late, top)
+        _collect(child, reads, late)
 
 
 def _globals_read(fn) -> set[str]:
@@ -238,13 +238,12 @@ def plan_run(nb, chapter: course.Chapter, released_path) -> tuple[list[int], dic
     if any(f is None for f in flows.values()):
         return [], {}  # a cell that is not Python may read anything
     skip = {i for i in code if nb.cells[i].source in course_cells and "nbgrader" not in nb.cells[i].metadata}
-    while True:
+    while True:  # ends with ``wanted`` of the final ``skip``
         wanted = _wanted(code, flows, skip)
         needed = {i for i in skip if wanted[i]}
         if not needed:
             break
         skip -= needed
-    wanted = _wanted(code, flows, skip)
     rewrite = {}
     for i in code:
         if i in skip or nb.cells[i].source not in course_cells:

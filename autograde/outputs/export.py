@@ -86,7 +86,7 @@ def _by_student(results) -> dict[str, dict]:
         if r.chapter is None:
             continue
         row = rows.setdefault(r.student, {"lms_id": ""})
-        row["lms_id"] = row["lms_id"] or getattr(r, "lms_id", "")
+        row["lms_id"] = row["lms_id"] or r.lms_id
         row[r.chapter.assignment] = _fmt(r.score)
     return dict(sorted(rows.items()))
 
