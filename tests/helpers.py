@@ -36,6 +36,21 @@ def rows_of(out) -> dict[tuple[str, str], dict]:
         return {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
 
 
+def summary_counts(stdout: str) -> dict[str, dict[str, int]]:
+    """The summary table ``grade`` prints, as {chapter (or "all"): {status: count}}; the
+    status words are its column headers, so a test reads the counts, not the words."""
+    lines = stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:1] == ["chapter"])
+    statuses = lines[head].split()[1:-2]  # "... mean score"
+    table = {}
+    for line in lines[head + 2:]:
+        cells = line.split()
+        if len(cells) < len(statuses) + 1 or not all(c.isdigit() for c in cells[1:len(statuses) + 1]):
+            break
+        table[cells[0]] = dict(zip(statuses, map(int, cells[1:len(statuses) + 1])))
+    return table
+
+
 def grade(course_dir, submissions, out, *extra, check: bool = True):
     """Grade ``submissions`` quietly; (rows of grades.csv, the finished process)."""
     proc = cli("--course", course_dir, "-q", "grade", submissions, "--out", out, *extra, check=check)

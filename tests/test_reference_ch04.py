@@ -113,16 +113,25 @@ def test_single_step_equals_one_cell():
 
 
 def test_parameters_shared_across_time():
-    # the same input at two steps from the same state gives the same output
+    """Every step applies the SAME Waa, Wax, ba, Wya, by: the forward pass equals the
+    recurrence written out with one set of parameters (plain numpy, step by step), and
+    changing a parameter changes the output of every step, not of one step only."""
     rng = np.random.default_rng(6)
-    p = random_params(rng, 3, 4, 2)
-    x = np.repeat(rng.standard_normal((3, 1, 1)), 2, axis=2)
-    a0 = np.zeros((4, 1))
-    a, _, _ = rnn_forward(x, a0, p)
-    a_again, _, _ = rnn_forward(x[:, :, :1], a0, p)
-    assert np.allclose(a[:, :, 0], a_again[:, :, 0])
-    # ...but a different history gives a different state for the same input
-    assert not np.allclose(a[:, :, 0], a[:, :, 1])
+    n_x, n_a, n_y, m, T_x = 3, 4, 2, 2, 5
+    p = random_params(rng, n_x, n_a, n_y)
+    x = rng.standard_normal((n_x, m, T_x))
+    a0 = rng.standard_normal((n_a, m))
+    a, y_pred, _ = rnn_forward(x, a0, p)
+    state = a0
+    for t in range(T_x):  # 0-based t: the recurrence with one shared set of parameters
+        state = np.tanh(p["Waa"] @ state + p["Wax"] @ x[:, :, t] + p["ba"])
+        scores = p["Wya"] @ state + p["by"]
+        assert np.allclose(a[:, :, t], state), t
+        assert np.allclose(y_pred[:, :, t], np.exp(scores) / np.exp(scores).sum(axis=0)), t
+    for name in ("Waa", "Wax", "ba"):  # Waa does not touch step 1 (its a<0> term) only if a0 = 0
+        changed = dict(p, **{name: p[name] + 0.1})
+        a_changed = rnn_forward(x, a0, changed)[0]
+        assert all(not np.allclose(a_changed[:, :, t], a[:, :, t]) for t in range(T_x)), name
 
 
 def test_softmax_does_not_mutate():

@@ -14,7 +14,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
-from helpers import cli, page_text, rows_of, write
+from helpers import cli, page_text, rows_of, summary_counts, write
 
 pytestmark = pytest.mark.slow  # kernels for many notebooks: `make test` only
 
@@ -181,7 +181,9 @@ def test_output_flood_is_capped(graded, released):
 def test_every_case_has_exactly_one_row(graded):
     rows, _, proc, _ = graded
     assert len(rows) == 17
-    assert "graded-with-warnings" in proc.stdout and "timed-out" in proc.stdout  # the summary table
+    counts = summary_counts(proc.stdout)["all"]  # the summary table agrees with grades.csv
+    assert counts == {s: sum(r["status"] == s for r in rows.values()) for s in counts}, counts
+    assert sum(counts.values()) == 17 and counts["graded-with-warnings"] and counts["timed-out"]
 
 
 def test_class_report(graded):
