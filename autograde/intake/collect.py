@@ -68,6 +68,7 @@ _RESUBMITTED = re.compile(r"-(\d+)$")  # LMSs append -1, -2 to a re-submitted fi
 
 
 _NOT_OURS = "not a notebook of this course"
+_ZIP_SLIP = "its path leads outside the archive's folder (zip slip)"
 
 
 class IntakeError(ValueError):
@@ -239,13 +240,14 @@ def _zip_files(zf: zipfile.ZipFile, path) -> tuple[list[_File], set[tuple[str, .
         parts = tuple(p for p in raw if p not in ("", "."))
         if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in raw:
             files.append(_File((info.filename,), info.file_size, member=info,
-                               skip="its path leads outside the archive's folder (zip slip)"))
+                               skip=_ZIP_SLIP))
             continue
-        folders.update(parts[:k] for k in range(1, len(parts) if not info.is_dir() else len(parts) + 1))
+        folders.update(parts[:k] for k in range(1, len(parts) + (1 if info.is_dir() else 0)))
         if info.is_dir() or not parts:
             continue
         f = _File(parts, info.file_size, when="%04d-%02d-%02d %02d:%02d:%02d UTC" % info.date_time,
-                  mtime=float("%04d%02d%02d%02d%02d%02d" % info.date_time), member=info)
+                  mtime=float("%04d%02d%02d%02d%02d%02d" % info.date_time),  # YYYYMMDDhhmmss: sorts by date
+                  member=info)
         if stat.S_ISLNK(info.external_attr >> 16):
             f.skip = "a symbolic link, not followed"
         elif info.file_size > MAX_MEMBER_BYTES:
@@ -363,7 +365,7 @@ def _choose(files: list[_File], folders: set, unpack) -> Intake:
     """The intake of ``files`` (``unpack(files)`` makes each candidate notebook readable)."""
     # an archive that wraps everything in one top folder (or several nested)
     prefix: tuple[str, ...] = ()
-    kept = [f for f in files if not f.skip.endswith("(zip slip)") and not _noise(f.parts)]
+    kept = [f for f in files if f.skip != _ZIP_SLIP and not _noise(f.parts)]
     while (top := _wrapper(kept, {p for p in folders if not _noise(p)}, prefix)) is not None:
         prefix += (top,)
     rows: list[IntakeRow] = []
@@ -381,7 +383,7 @@ def _choose(files: list[_File], folders: set, unpack) -> Intake:
         parts = f.parts[len(prefix):] if f.parts[: len(prefix)] == prefix else f.parts
         canvas = _CANVAS.match(parts[0]) if len(parts) == 1 else None
         reason = f.skip or _noise(parts)
-        if f.skip.endswith("(zip slip)") or _noise(parts[:1]) or (len(parts) == 1 and not canvas):
+        if f.skip == _ZIP_SLIP or _noise(parts[:1]) or (len(parts) == 1 and not canvas):  # no one's
             rows.append(IntakeRow(f.file, Outcome.IGNORED, reason or (
                 "a file at the top of the submissions whose name is not Canvas's "
                 "(<name>_<user id>_<submission id>_<file>): whose it is cannot be told")))
@@ -437,10 +439,13 @@ def _choose(files: list[_File], folders: set, unpack) -> Intake:
     expected = ", ".join(c.path.name for c in course.chapters())
     problems = []
     graded = {s.student for s in subs}
+    rows_of: dict[str, list[IntakeRow]] = {}
+    for r in rows:
+        rows_of.setdefault(r.student, []).append(r)
     for sid, who in sorted(learners.items()):
         if sid in graded:
             continue
-        mine = [r for r in rows if r.student == sid]
+        mine = rows_of.get(sid, [])
         found = ", ".join(r.file.rsplit("/", 1)[-1] + (f" ({r.reason})" if r.reason != _NOT_OURS else "")
                           for r in mine[:5]) or "nothing"
         more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
