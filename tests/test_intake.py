@@ -473,8 +473,9 @@ def test_storing_refuses_an_id_that_is_not_one_folder(tmp_path):
 @pytest.mark.slow
 def test_a_mixed_class_is_graded_under_the_right_ids(released, tmp_path):
     """Canvas's zip with two students of one sortable name (one with a mistake), a learner
-    in a non-Latin folder with an old copy beside the finished notebook, and a stray file:
-    grades.csv, intake.csv, the report and canvas.csv agree on who got what."""
+    in a non-Latin folder with an old copy beside the finished notebook, a folder name that
+    needs an escaped id, and a stray file: grades.csv, intake.csv, the feedback, the report
+    and canvas.csv agree on who got what."""
     from autograde.authoring import synthetic
     from helpers import cli, grade, page_text
     from helpers import exercises as points
@@ -484,20 +485,25 @@ def test_a_mixed_class_is_graded_under_the_right_ids(released, tmp_path):
     wrong = json.dumps(synthetic.submission(CH04, {"rnn_forward": "loop_not_from_a0"}))
     untouched = nbformat.writes(synthetic.submission(CH04, "untouched"))
     z = _zip(tmp_path / "class.zip", {f"smithjane_111_900_{NB}": right, f"smithjane_222_901_{NB}": wrong,
-                                      f"张伟/{NB}": right, f"张伟/old/{NB}": untouched, "notes.txt": "hi"})
+                                      f"张伟/{NB}": right, f"张伟/old/{NB}": untouched, f"Zoë [2]/{NB}": right,
+                                      "notes.txt": "hi"})
     rows, proc = grade(c.root, z, tmp_path / "out")
     full = sum(points(CH04).values())
     assert {k: (r["name"], r["status"], float(r["score"])) for k, r in rows.items()} == {
         ("111", "ch04"): ("smithjane", "graded", full),
         ("222", "ch04"): ("smithjane", "graded", full - points(CH04)["rnn_forward"]),
-        ("张伟", "ch04"): ("张伟", "graded-with-warnings", full)}
+        ("张伟", "ch04"): ("张伟", "graded-with-warnings", full),
+        ("Zoë ~5B2~5D", "ch04"): ("Zoë [2]", "graded", full)}
     assert rows[("张伟", "ch04")]["message"].startswith(f"2 notebooks of ch04 were found: graded '{NB}'")
     intake = {r["file"]: (r["student_id"], r["outcome"], r["graded_instead"])
               for r in csv.DictReader(open(tmp_path / "out" / "intake.csv"))}
     assert intake == {f"smithjane_111_900_{NB}": ("111", "graded", ""), f"smithjane_222_901_{NB}": ("222", "graded", ""),
                       f"张伟/{NB}": ("张伟", "graded", ""), f"张伟/old/{NB}": ("张伟", "superseded", f"张伟/{NB}"),
-                      "notes.txt": ("", "ignored", "")}
-    assert (tmp_path / "out" / "feedback" / "张伟" / f"{CH04.notebook}.html").exists()
+                      f"Zoë [2]/{NB}": ("Zoë ~5B2~5D", "graded", ""), "notes.txt": ("", "ignored", "")}
+    for sid in ("111", "222", "张伟", "Zoë ~5B2~5D"):
+        assert (tmp_path / "out" / "feedback" / sid / f"{CH04.notebook}.html").exists()
+        assert (c.root / "submitted" / sid / "ch04" / NB).exists() and (c.root / "autograded" / sid / "ch04" / NB).exists()
+    assert "Zoë ~5B2~5D" in cli("--course", c.root, "feedback").stdout  # the pages made again from the gradebook
     report = page_text((tmp_path / "out" / "report.html").read_text())
     assert f"张伟/old/{NB} 张伟 superseded {NB} is less deep in the folder 张伟/{NB}" in report
     cli("--course", c.root, "-q", "export", "--format", "canvas", "--out", tmp_path / "out")
@@ -505,4 +511,4 @@ def test_a_mixed_class_is_graded_under_the_right_ids(released, tmp_path):
     col = 5 + [ch.assignment for ch in course.chapters()].index("ch04")
     got = {r[1] or r[2]: (r[0], float(r[col])) for r in canvas[2:] if r[col]}
     assert got["111"] == ("smithjane", full) and got["222"] == ("smithjane", full - points(CH04)["rnn_forward"])
-    assert got["张伟"] == ("张伟", full)
+    assert got["张伟"] == ("张伟", full) and got["Zoë [2]"] == ("Zoë [2]", full)  # SIS User ID: the name as given
