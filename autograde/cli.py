@@ -2,7 +2,8 @@
 
     release                 assemble the nbgrader sources and generate the student notebooks
     grade SUBMISSIONS       grade a folder <student>/<notebook>.ipynb, or an LMS zip;
-                            writes grades.csv, report.html and one feedback page per submission
+                            writes grades.csv, intake.csv, report.html and one feedback
+                            page per submission
     feedback                regenerate the feedback pages of everything graded
     export                  write grades.csv (and copy the feedback) from the gradebook, or
                             with --format canvas|moodle that LMS's gradebook-import file
@@ -102,7 +103,8 @@ def _grade(course_dir, args) -> int:
     print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("
           + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
     print(f"grades:   {out / 'grades.csv'}")
-    print(f"report:   {write_report(results, out / 'report.html')}")
+    print(f"intake:   {out / 'intake.csv'}")
+    print(f"report:   {write_report(results, out / 'report.html', grader.intake)}")
     print(f"feedback: {out / 'feedback'}")
     for r in results:
         if r.status != Status.GRADED:

@@ -134,6 +134,8 @@ class Grader:
         self.db_url = c.gradebook_url
         self.timing: collections.Counter = collections.Counter()
         self._released: dict = {}
+        self.intake: list = []
+        """every file of the last run's input and what intake did with it (``IntakeRow``)"""
 
     # ------------------------------------------------------------ the run
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
@@ -144,7 +146,8 @@ class Grader:
         handed = False
         try:
             with run_folder() as folder:
-                subs, results = collect.collect(source, folder, timestamps)
+                found = collect.collect(source, folder, timestamps)
+                subs, results, self.intake = found.submissions, found.problems, found.rows
                 for p in results:
                     log.warning("%s: %s", p.student, p.message)
                 raw = self._intake(subs, results)
@@ -158,6 +161,7 @@ class Grader:
                     cluster.stop(*self.starting.result())
         t0 = time.monotonic()
         self.export(out, results)
+        export.write_intake(self.intake, out)
         self.timing["export"] += time.monotonic() - t0
         return results
 
@@ -168,7 +172,7 @@ class Grader:
             try:
                 raw[sub] = store.store(sub, self.course.root)
             except OSError as exc:
-                results.append(Result(sub.student, sub.chapter, Status.UNREADABLE,
+                results.append(Result(sub.student, sub.chapter, Status.UNREADABLE, lms_id=sub.lms_id, name=sub.name,
                                       message=f"the file cannot be read: {exc}"[:300]))
         return raw
 
@@ -292,13 +296,13 @@ class Grader:
         return r
 
     def record(self, sub: Submission, r: Result) -> None:
-        r.lms_id = sub.lms_id
+        r.lms_id, r.name = sub.lms_id, sub.name
         with self.shared as gb:
             scores = gradebook.scores_of(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
         self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
                              "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
                              "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
-                             "worker": r.worker, "lms_id": sub.lms_id, "done": True})
+                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "done": True})
 
     # ------------------------------------------------------------ after grading
     def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
@@ -306,7 +310,7 @@ class Grader:
         r.status, r.message = Status(entry["status"]), entry.get("message", "")
         r.seconds_late = entry.get("seconds_late", 0.0)
         r.diagnoses, r.verdicts = entry.get("diagnoses", []), entry.get("verdicts", {})
-        r.lms_id = entry.get("lms_id", "")
+        r.lms_id, r.name = entry.get("lms_id", ""), entry.get("name", "")
         return r
 
     def results_from_records(self) -> list[Result]:

@@ -1,8 +1,10 @@
-"""The two records that travel through a grading run: a submission found at intake, and
-its result."""
+"""The records that travel through a grading run: what intake found (``Intake``: the
+submissions, the learners with nothing to grade, and an ``IntakeRow`` for every file of
+the input), each submission, and its result."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import pathlib
 
 from autograde.course import Chapter
@@ -26,6 +28,11 @@ class Submission:
     """the read-only copy made at intake, which is what gets graded"""
     lms_id: str = ""
     """the LMS's own id of the learner, where its zip says it (Canvas: the user id in each file name)"""
+    name: str = ""
+    """the learner as the input names them, for display: the folder name as given (NFC), or
+    the LMS's name (Canvas: the sortable name); ``student`` is the id (``collect.student_id``)"""
+    source: str = ""
+    """the file's path inside the submissions, as given (a zip's member name)"""
 
 
 @dataclasses.dataclass
@@ -52,3 +59,46 @@ class Result:
     worker: str = ""
     lms_id: str = ""
     """the LMS's id of the learner, from the submission (for the LMS's import file)"""
+    name: str = ""
+    """the learner as the input names them (``Submission.name``), for display and the LMS's import file"""
+
+
+class Outcome(enum.StrEnum):
+    """What intake did with one file of the input."""
+
+    GRADED = "graded"
+    """the file graded for its learner and chapter (its status is in grades.csv)"""
+    SUPERSEDED = "superseded"
+    """a notebook of the same learner and chapter that another file was preferred to"""
+    IGNORED = "ignored"
+    """not graded at all: not a notebook of the course, a checkpoint, a link, too large, ..."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeRow:
+    """One file of the input and what intake did with it (a line of intake.csv)."""
+
+    file: str
+    """its path inside the submissions, as given (a zip's member name)"""
+    outcome: Outcome
+    reason: str = ""
+    """why it was superseded or ignored, in plain words"""
+    student: str = ""
+    """the learner it belongs to ('' when it belongs to no one: a stray file, a zip-slip path)"""
+    name: str = ""
+    chapter: str = ""
+    """the assignment (chNN) it is a notebook of, if any"""
+    instead: str = ""
+    """superseded: the file graded instead"""
+
+
+@dataclasses.dataclass
+class Intake:
+    """What intake found in the submissions (``autograde.intake.collect.collect``)."""
+
+    submissions: list[Submission]
+    """one per learner and chapter: the file to grade"""
+    problems: list[Result]
+    """a learner with no notebook of the course at all (unreadable, scores nothing)"""
+    rows: list[IntakeRow]
+    """every file of the input, accounted for"""

@@ -12,7 +12,11 @@ from autograde.records import Submission
 
 def store(sub: Submission, course_root: pathlib.Path) -> bytes:
     """Copy ``sub``'s file to ``<course>/submitted/<student>/<chNN>/<notebook>.ipynb``
-    (mode 0444), set its hash and copy path, and return its bytes."""
+    (mode 0444), set its hash and copy path, and return its bytes. The student id must be
+    one path component (``collect.student_id`` makes it so); anything else is refused
+    (OSError), never written elsewhere."""
+    if sub.student in ("", ".", "..") or "/" in sub.student or "\0" in sub.student:
+        raise OSError(f"the student id {sub.student!r} is not a folder name")
     raw = sub.path.read_bytes()
     sub.sha256 = hashlib.sha256(raw).hexdigest()
     dest = course_root / "submitted" / sub.student / sub.chapter.assignment / sub.chapter.path.name

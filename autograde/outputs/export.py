@@ -1,19 +1,23 @@
 """grades.csv: one row per student and notebook, from the gradebook's scores and the
-journal's statuses, and the feedback pages copied beside it; and the gradebook-import
-files of two LMSs, one row per student and one column per chapter:
+journal's statuses, and the feedback pages copied beside it; intake.csv: every file of
+the submissions and what intake did with it; and the gradebook-import files of two LMSs,
+one row per student and one column per chapter:
 
 - Canvas (Grades > Import): ``Student, ID, SIS User ID, SIS Login ID, Section``, then the
   assignments, with a ``Points Possible`` row under the header, as Canvas's own gradebook
   export writes it. Canvas finds each student by ``ID`` (its user id, which its
-  submissions zip puts in every file name) or else ``SIS User ID`` (here: the student
-  id, the folder name, when the submissions came as folders); a chapter's column creates
-  the assignment, or updates the one of that name. A blank cell changes nothing.
+  submissions zip puts in every file name) or else ``SIS User ID`` (here: the folder
+  name as given, when the submissions came as folders); a chapter's column creates the
+  assignment, or updates the one of that name. A blank cell changes nothing.
 - Moodle (Grades > Import > CSV file): the columns of Moodle's own plain-text grade
   export, ``First name, Last name, ID number, Institution, Department, Email address``,
   then the grade items (without the optional ``Last downloaded from this course``, which
   would make Moodle refuse grades edited there since); on import, map ``ID number``
-  (the student id) to the user's ID number, or ``Email address`` when the student ids are
-  e-mail addresses, and each chapter's column to a grade item.
+  (the folder name as given, or the LMS's user id) to the user's ID number, or ``Email
+  address`` when those are e-mail addresses, and each chapter's column to a grade item.
+
+Every row carries its own learner's id: rows are keyed by the student id (and the LMS's
+id), never by a display name, so two learners of one name stay two rows.
 """
 from __future__ import annotations
 
@@ -45,22 +49,26 @@ def _fmt(v) -> str:
 
 def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
     """Write ``out/grades.csv`` and copy each feedback page (``feedback_file(student,
-    chapter)``) to ``out/feedback/<student>/<notebook>.html``."""
+    chapter)``) to ``out/feedback/<student>/<notebook>.html``. ``student_id`` is the id
+    (``autograde.intake.collect.student_id``: the Canvas user id, or the folder name as given
+    where it is a safe folder name), ``name`` the learner as the input names them."""
     out.mkdir(parents=True, exist_ok=True)
     columns = [f"{ch.assignment}:{name}" for ch in course.chapters() for name in exercise_points(ch)]
     csv_path = out / "grades.csv"
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student_id", "chapter", "notebook", "status", "score", "max_score", "seconds_late",
+        w.writerow(["student_id", "name", "chapter", "notebook", "status", "score", "max_score", "seconds_late",
                     *columns, "message"])
         for r in sorted(results, key=lambda r: (r.student, r.chapter.number if r.chapter else 0)):
             if r.chapter is None:
-                w.writerow([r.student, "", "", str(r.status), "", "", "", *[""] * len(columns), r.message])
+                w.writerow([r.student, r.name or r.student, "", "", str(r.status), "", "", "", *[""] * len(columns),
+                            r.message])
                 continue
             max_score = r.max_score or sum(exercise_points(r.chapter).values())
             cells = [r.exercises.get(c.split(":", 1)[1], "") if c.startswith(r.chapter.assignment + ":") else ""
                      for c in columns]
-            w.writerow([r.student, r.chapter.assignment, r.chapter.notebook, str(r.status), _fmt(r.score),
+            w.writerow([r.student, r.name or r.student, r.chapter.assignment, r.chapter.notebook, str(r.status),
+                        _fmt(r.score),
                         _fmt(max_score), _fmt(r.seconds_late), *[_fmt(v) for v in cells], r.message])
             page = feedback_file(r.student, r.chapter)
             if page.exists():
@@ -79,16 +87,33 @@ def chapter_column(chapter: course.Chapter) -> str:
     return f"{chapter.assignment} {chapter.notebook}"
 
 
-def _by_student(results) -> dict[str, dict]:
-    """student -> {"lms_id": ..., assignment: score}, for the students with a chapter graded."""
-    rows: dict[str, dict] = {}
+INTAKE_COLUMNS = ["file", "student_id", "name", "chapter", "outcome", "reason", "graded_instead"]
+
+
+def write_intake(rows, out: pathlib.Path) -> pathlib.Path:
+    """Write ``out/intake.csv``: every file of the submissions (``IntakeRow``), graded,
+    superseded (by which file, and why) or ignored (and why)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "intake.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(INTAKE_COLUMNS)
+        for r in rows:
+            w.writerow([r.file, r.student, r.name, r.chapter, str(r.outcome), r.reason, r.instead])
+    return path
+
+
+def _by_student(results) -> list[dict]:
+    """One row per learner with a chapter graded: {"student", "name", "lms_id", assignment:
+    score}, keyed by the student id and the LMS's id (a name is never a key)."""
+    rows: dict[tuple[str, str], dict] = {}
     for r in results:
         if r.chapter is None:
             continue
-        row = rows.setdefault(r.student, {"lms_id": ""})
-        row["lms_id"] = row["lms_id"] or r.lms_id
+        row = rows.setdefault((r.student, r.lms_id), {"student": r.student, "lms_id": r.lms_id,
+                                                      "name": r.name or r.student})
         row[r.chapter.assignment] = _fmt(r.score)
-    return dict(sorted(rows.items()))
+    return [rows[k] for k in sorted(rows)]
 
 
 def write_lms(results, out: pathlib.Path, lms: str) -> pathlib.Path:
@@ -104,15 +129,16 @@ def write_lms(results, out: pathlib.Path, lms: str) -> pathlib.Path:
             w.writerow([*CANVAS_ID_COLUMNS, *items])
             w.writerow(["    Points Possible", "", "", "", "",
                         *[_fmt(sum(exercise_points(ch).values())) for ch in chapters]])
-            for student, row in rows.items():
-                # the Canvas user id when the zip gave it, else the student id as the SIS user id
-                w.writerow([student, row["lms_id"], "" if row["lms_id"] else student, "", "",
+            for row in rows:
+                # the Canvas user id when the zip gave it, else the folder name as the SIS user id
+                w.writerow([row["name"], row["lms_id"], "" if row["lms_id"] else row["name"], "", "",
                             *[row.get(ch.assignment, "") for ch in chapters]])
         elif lms == "moodle":
             w.writerow([*MOODLE_ID_COLUMNS, *items])
-            for student, row in rows.items():
-                email = student if "@" in student else ""
-                w.writerow(["", "", student, "", "", email, *[row.get(ch.assignment, "") for ch in chapters]])
+            for row in rows:
+                given = row["student"] if row["lms_id"] else row["name"]  # the LMS's id, or the folder as given
+                email = given if "@" in given else ""
+                w.writerow(["", "", given, "", "", email, *[row.get(ch.assignment, "") for ch in chapters]])
         else:
             raise ValueError(f"unknown LMS {lms!r}: canvas or moodle")
     return path

@@ -4,7 +4,9 @@ The report is one self-contained HTML file (no script, no image: its bar charts 
 tables with the numbers in them), made from a Jinja2 template with autoescaping: every
 student id, file name and message is escaped. Per chapter it shows the distribution of
 scores, the pass rate of every exercise, and the hidden checks' most frequent diagnoses
-(the checks' own words only), so the instructor knows what to teach again.
+(the checks' own words only), so the instructor knows what to teach again; then what
+intake did with the input's files (intake.csv has every one): how many were graded,
+superseded or ignored, and why, and each superseded or ignored file.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pathlib
 
 import jinja2
 
+from autograde.records import Outcome
 from autograde.status import STATUSES, Status
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("autograde.outputs", "templates"),
@@ -68,7 +71,20 @@ def _pass_rates(graded) -> list[dict]:
     return rates
 
 
-def write_report(results, path) -> pathlib.Path:
+MAX_INTAKE_ROWS = 2000  # files listed one by one in the report (intake.csv has them all)
+
+
+def _intake(rows) -> dict:
+    """What intake did: counts per outcome and reason, and the files not graded."""
+    counts = collections.Counter((str(r.outcome), r.reason if r.outcome != Outcome.SUPERSEDED else "")
+                                 for r in rows)
+    listed = [r for r in rows if r.outcome != Outcome.GRADED]
+    return {"counts": sorted(counts.items(), key=lambda kv: (kv[0][0] != "graded", -kv[1], kv[0])),
+            "rows": listed[:MAX_INTAKE_ROWS], "more": max(0, len(listed) - MAX_INTAKE_ROWS), "total": len(rows)}
+
+
+def write_report(results, path, intake=()) -> pathlib.Path:
+    """The class report (``intake``: the ``IntakeRow`` of every file of the input)."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     by_chapter = collections.defaultdict(list)
@@ -87,6 +103,6 @@ def write_report(results, path) -> pathlib.Path:
                          "statuses": collections.Counter(str(r.status) for r in rs).most_common()})
     problems = [r for r in results if Status(r.status) != Status.GRADED]
     page = _ENV.get_template("report.html.j2").render(summary=summary_table(results), chapters=chapters,
-                                                       problems=problems)
+                                                       problems=problems, intake=_intake(intake))
     path.write_text(page)
     return path
