@@ -382,9 +382,22 @@ def _digest(paths) -> dict[str, str]:
 
 
 def _protected(course_dir) -> list[pathlib.Path]:
-    """Files no learner code may change: the reference, the checks, the harness, the
-    Python environment's site-packages listing is checked separately."""
-    return sorted((ROOT / "solutions").glob("*.py")) + sorted((ROOT / "autograde").rglob("*.py"))
+    """Files no learner code may change: the reference, the checks, the harness, and the
+    course directory's nbgrader sources, releases and config (released before the run;
+    the Python environment's site-packages listing is checked separately)."""
+    course_files = [p for folder in ("source", "release") for p in (course_dir / folder).rglob("*") if p.is_file()]
+    return (sorted((ROOT / "solutions").glob("*.py")) + sorted((ROOT / "autograde").rglob("*.py"))
+            + sorted(course_files) + [course_dir / "nbgrader_config.py"])
+
+
+def _site_listing() -> dict[str, list[str]]:
+    """What is in the Python environment's package folders (the grader's and its
+    sandboxes' interpreter; a learner who adds a sitecustomize.py or a .pth there runs
+    in every later kernel)."""
+    import sysconfig
+
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"]}
+    return {f: sorted(os.listdir(f)) for f in sorted(folders)}
 
 
 def _cmd(pid: int) -> str:
@@ -414,12 +427,14 @@ def attacked(tmp_path_factory, released):
     (subs / "forged-timestamp" / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC")
     stamps = subs.parent / "times.csv"
     stamps.write_text("student_id,timestamp\nforged-timestamp,2026-12-03 00:00:00 UTC\n")
-    site = [p for p in (ROOT / ".venv").glob("lib/python*/site-packages")]
-    before = {"files": _digest(_protected(course_dir)), "site": sorted(os.listdir(site[0])) if site else []}
+    from autograde.nbgrader_glue.coursedir import Course
+
+    Course(course_dir).release([CH04, CH06])  # so that its sources and releases exist to be guarded
+    before = {"files": _digest(_protected(course_dir)), "site": _site_listing()}
     started = time.monotonic()
     proc, coordinator, started_pids = watch([sys.executable, "-m", "autograde", "--course", course_dir, "-q", "grade", subs,
                                 "--out", out, *TIMEOUTS, "--timestamps", stamps, "--due", "2026-12-01 23:59:00 UTC"])
-    after = {"files": _digest(_protected(course_dir)), "site": sorted(os.listdir(site[0])) if site else []}
+    after = {"files": _digest(_protected(course_dir)), "site": _site_listing()}
     leftovers = [f"{pid}: {_cmd(pid)}" for pid in alive(started_pids)]
     leftovers += [f"{pid}: {_cmd(pid)}" for pid in marked(f"autograde-run-{coordinator}-")]
     leftovers += [f"{pid}: {_cmd(pid)}" for pid in marked("sleep\x004242") + marked("sleep\x004243")]
@@ -459,8 +474,13 @@ def test_classmates_keep_exactly_their_grades(attacked, ch):
 
 
 def test_nothing_outside_the_sandbox_changed(attacked):
-    assert attacked["after"]["files"] == attacked["before"]["files"]
-    assert attacked["after"]["site"] == attacked["before"]["site"]  # no sitecustomize.py or anything else
+    before = attacked["before"]
+    # something was guarded: the reference, the checks, the course's releases, the packages
+    assert any(p.endswith(f"release/ch04/{CH04.path.name}") for p in before["files"])
+    assert any(p.endswith("solutions/ch04.py") for p in before["files"])
+    assert any("numpy" in names for names in before["site"].values())
+    assert attacked["after"]["files"] == before["files"]
+    assert attacked["after"]["site"] == before["site"]  # no sitecustomize.py or anything else
     # the classmates' read-only copies are what they submitted
     for student in ("honest", "wrong"):
         for ch in (CH04, CH06):
@@ -565,7 +585,7 @@ def test_the_sandbox_itself(tmp_path):
 
     from jupyter_client import BlockingKernelClient
 
-    from autograde.execution.sandbox import Limits, SandboxFactory
+    from autograde.execution.sandbox import SANDBOX_UID, UID_BASE, UID_COUNT, Limits, SandboxFactory
 
     service = socket.socket()  # a service of the machine's, on loopback (like a dask scheduler)
     service.bind(("127.0.0.1", 0))
@@ -573,6 +593,7 @@ def test_the_sandbox_itself(tmp_path):
     probe = textwrap.dedent('''
         import ctypes, json, os, resource, socket
         out = {"repository": sorted(os.listdir(REPO)) if os.path.isdir(REPO) else None, "uid": os.getuid(),
+               "uid_map": [l.split() for l in open("/proc/self/uid_map")],
                "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
                "caps": [l.strip() for l in open("/proc/self/status") if l.startswith(("CapEff", "NoNewPrivs"))],
                "as": resource.getrlimit(resource.RLIMIT_AS)[1], "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[1]}
@@ -610,7 +631,16 @@ def test_the_sandbox_itself(tmp_path):
         service.close()
     assert reply["content"]["status"] == "ok"
     found = json.loads("".join(m["content"].get("text", "") for m in printed if m["msg_type"] == "stream"))
-    assert found["uid"] not in (0, os.getuid()) or os.geteuid() != 0  # a user of its own when we are root
+    # the learner's uid and the one uid its namespace maps: as root, a leased host uid of its
+    # own, mapped to itself; otherwise 65534 in user namespaces (bwrap nests two) that map no
+    # uid but one, which can only be the grader's own (without capabilities: below)
+    ((inside, outside, count),) = found["uid_map"]
+    if os.geteuid() == 0:
+        assert UID_BASE <= found["uid"] < UID_BASE + UID_COUNT, found["uid"]
+        assert (int(inside), int(outside), int(count)) == (found["uid"], found["uid"], 1)
+    else:
+        assert found["uid"] == SANDBOX_UID
+        assert (int(inside), int(count)) == (SANDBOX_UID, 1)
     assert found["caps"] == ["CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
     assert max(found["pids"]) < 10  # its own processes only
     assert found["repository"] in (None, [".venv"])  # at most the Python environment of the repository
