@@ -5,6 +5,8 @@
                             writes grades.csv, intake.csv, report.html and one feedback
                             page per submission
     feedback                regenerate the feedback pages of everything graded
+    similarity              pages of the learners whose exercise code is unusually alike,
+                            per chapter, from the stored originals (also made by grade)
     export                  write grades.csv (and copy the feedback) from the gradebook, or
                             with --format canvas|moodle that LMS's gradebook-import file
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
@@ -59,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--figures", action="store_true",
                    help="render the notebooks' figures into the feedback (slower; no grade depends on them)")
     sub.add_parser("feedback", parents=[common], help="regenerate the feedback pages of every graded submission")
+    m = sub.add_parser("similarity", parents=[common], help="pages of learners whose code is unusually alike")
+    m.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04; default: all graded)")
+    m.add_argument("--out", default=None, help="output folder (default: <course>/export); pages in <out>/similarity/")
+    m.add_argument("--threshold", type=float, default=None,
+                   help="share of one learner's own code found in the other's to list a pair (default 0.8)")
+    m.add_argument("--min-tokens", type=int, default=None,
+                   help="normalised characters in common to list a pair (default 120)")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
     e.add_argument("--format", choices=["grades", "canvas", "moodle"], default="grades",
@@ -104,12 +113,27 @@ def _grade(course_dir, args) -> int:
           + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
     print(f"grades:   {out / 'grades.csv'}")
     print(f"intake:   {out / 'intake.csv'}")
-    print(f"report:   {write_report(results, out / 'report.html', grader.intake)}")
+    similar = _similarity(course_dir, out, sorted({r.chapter.assignment for r in results if r.chapter}))
+    print(f"report:   {write_report(results, out / 'report.html', grader.intake, similar)}")
     print(f"feedback: {out / 'feedback'}")
     for r in results:
         if r.status != Status.GRADED:
             print(f"  {r.student} {r.chapter.notebook if r.chapter else '-'}: {r.status}: {r.message}", file=sys.stderr)
     return 0
+
+
+def _similarity(course_dir, out, chapters, threshold=None, min_tokens=None) -> dict:
+    """The similarity pages of ``chapters``; chapter -> (page, pairs). Never stops a run: a
+    failure is a warning."""
+    from autograde.outputs import similarity
+
+    try:
+        return similarity.course_report(course_dir, out, chapters,
+                                        similarity.THRESHOLD if threshold is None else threshold,
+                                        similarity.MIN_TOKENS if min_tokens is None else min_tokens)
+    except Exception as exc:  # noqa: BLE001 - the grades are written; the pages are extra
+        logging.getLogger("autograde").warning("the similarity pages could not be made: %s", exc)
+        return {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in Grader(c).regenerate_feedback():
             print(path)
+    elif args.command == "similarity":
+        out = pathlib.Path(args.out or c.root / "export")
+        pages = _similarity(c, out, args.chapters or None, args.threshold, args.min_tokens)
+        for assignment, (page, pairs) in pages.items():
+            print(f"{assignment}: {len(pairs)} pairs flagged: {page}")
+        if not pages:
+            print("no chapter has two stored submissions to compare")
     elif args.command == "export":
         from autograde.coordinator import Grader
 

@@ -193,6 +193,10 @@ def test_class_report(graded):
     assert "rnn_cell_forward 0 %" not in text  # most of the class passed it
     assert "Most frequent diagnosed mistakes" in text and "the bias ba was left out" in text
     assert "Submissions that need a look" in text and "segfault" in text
+    # several learners handed in the reference's code: flagged for a look, scores untouched
+    assert "Similar code:" in text and "of learners flagged" in text
+    similar = page_text((out / "similarity" / "ch04.html").read_text())
+    assert "good and misnamed" in similar, similar[:2000]
 
 
 def test_feedback_and_export_commands_redo_the_outputs(graded, released, tmp_path):
