@@ -7,6 +7,8 @@
     feedback                regenerate the feedback pages of everything graded
     similarity              pages of the learners whose exercise code is unusually alike,
                             per chapter, from the stored originals (also made by grade)
+    late                    apply the late rules of <course>/policies.toml again to every
+                            graded submission (no notebook runs) and say whose grade moved
     export                  write grades.csv (and copy the feedback) from the gradebook, or
                             with --format canvas|moodle that LMS's gradebook-import file
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
@@ -68,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="share of one learner's own code found in the other's to list a pair (default 0.8)")
     m.add_argument("--min-tokens", type=int, default=None,
                    help="normalised characters in common to list a pair (default 120)")
+    la = sub.add_parser("late", parents=[common], help="apply policies.toml's late rules again; say what moved")
+    la.add_argument("--out", default=None, help="where to write grades.csv and report.html again (default: <course>/export)")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
     e.add_argument("--format", choices=["grades", "canvas", "moodle"], default="grades",
@@ -82,11 +86,16 @@ def _grade(course_dir, args) -> int:
     from autograde.execution.cluster import start_in_background
 
     starting = start_in_background(args.workers, args.scheduler)  # the workers warm up while we read
+    from autograde import course, policies
     from autograde.coordinator import Grader
     from autograde.outputs.report import summary_table, write_report
     from autograde.settings import GradeSettings
     from autograde.status import Status
 
+    try:  # a broken policies.toml stops the run before any grading, not after
+        policies.load(course_dir.root, [ch.assignment for ch in course.chapters()])
+    except policies.PolicyError as exc:
+        sys.exit(f"cannot grade: {exc}")
     if args.timestamps and not pathlib.Path(args.timestamps).is_file():
         sys.exit(f"--timestamps: no such file {args.timestamps}")
     due = None
@@ -114,7 +123,7 @@ def _grade(course_dir, args) -> int:
     print(f"grades:   {out / 'grades.csv'}")
     print(f"intake:   {out / 'intake.csv'}")
     similar = _similarity(course_dir, out, sorted({r.chapter.assignment for r in results if r.chapter}))
-    print(f"report:   {write_report(results, out / 'report.html', grader.intake, similar)}")
+    print(f"report:   {write_report(results, out / 'report.html', grader.intake, similar, grader.late_changes)}")
     print(f"feedback: {out / 'feedback'}")
     for r in results:
         if r.status != Status.GRADED:
@@ -136,6 +145,28 @@ def _similarity(course_dir, out, chapters, threshold=None, min_tokens=None) -> d
         return {}
 
 
+def _late(course_dir, args) -> int:
+    from autograde import policies
+    from autograde.coordinator import Grader
+    from autograde.outputs import export
+    from autograde.outputs.report import write_report
+
+    grader = Grader(course_dir)
+    results = grader.results_from_records()
+    try:
+        moved = grader.apply_policies(results)
+    except policies.PolicyError as exc:
+        sys.exit(f"cannot apply the late rules: {exc}")
+    out = pathlib.Path(args.out or course_dir.root / "export")
+    late = [r for r in results if r.late]
+    print(f"{len(results)} graded submissions, {len(late)} late, {len(moved)} final scores changed")
+    for m in moved:
+        print(f"  {m.student} {m.assignment}: {m.old:g} -> {m.new:g} ({m.now or 'on time'}; was: {m.was or 'on time'})")
+    print(f"grades:   {export.write_grades(results, out, course_dir.feedback_file)}")
+    print(f"report:   {write_report(results, out / 'report.html', (), _similarity(course_dir, out, None), moved)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -155,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in Grader(c).regenerate_feedback():
             print(path)
+    elif args.command == "late":
+        return _late(c, args)
     elif args.command == "similarity":
         out = pathlib.Path(args.out or c.root / "export")
         pages = _similarity(c, out, args.chapters or None, args.threshold, args.min_tokens)

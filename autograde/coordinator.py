@@ -11,7 +11,8 @@
     save      (coordinator, the only writer: the trusted verdicts into the gradebook with
                nbgrader's SaveAutoGrades, then a journal line with the scores it saved)
     feedback  (workers render each page from a clean copy; the coordinator writes it)
-    export    (grades.csv, report.html)
+    export    (the late rules of policies.toml, grades.csv; the CLI adds report.html and
+               the similar-code pages)
 
 One submission never stops the others: whatever goes wrong while preparing, saving or
 rendering one submission marks that submission (with no points where there is no
@@ -42,7 +43,7 @@ from autograde.nbgrader_glue import sanitize
 from autograde.nbgrader_glue.coursedir import Course
 from autograde.outputs import export, feedback
 from autograde.records import Result, Submission
-from autograde.saving import gradebook
+from autograde.saving import gradebook, penalties
 from autograde.saving.journal import Journal
 from autograde.settings import GradeSettings
 from autograde.status import Status
@@ -136,6 +137,8 @@ class Grader:
         self._released: dict = {}
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
+        self.late_changes: list = []
+        """final scores the late rules moved in the last ``apply_policies`` (``policies.Change``)"""
 
     # ------------------------------------------------------------ the run
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
@@ -160,6 +163,7 @@ class Grader:
                 with contextlib.suppress(Exception):
                     cluster.stop(*self.starting.result())
         t0 = time.monotonic()
+        self.late_changes = self.apply_policies(results)
         self.export(out, results)
         export.write_intake(self.intake, out)
         self.timing["export"] += time.monotonic() - t0
@@ -302,7 +306,8 @@ class Grader:
         self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
                              "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
                              "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
-                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "done": True})
+                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "timestamp": sub.timestamp,
+                             "done": True})
 
     # ------------------------------------------------------------ after grading
     def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
@@ -337,11 +342,24 @@ class Grader:
             written.append(page)
         return written
 
+    def apply_policies(self, results: list[Result]) -> list:
+        """The late rules of ``<course>/policies.toml`` on every graded submission (from the
+        journal, no notebook run again), onto ``results``; the final scores that moved."""
+        lates, moved = penalties.apply(self.course, self.journal)
+        by_key = {(a.student, a.assignment): a for a in lates}
+        for r in results:
+            a = by_key.get((r.student, r.chapter.assignment)) if r.chapter else None
+            if a is not None:
+                r.penalty, r.late = a.penalty, a.reason if a.penalty or a.days_late else ""
+        return moved
+
     def export(self, out, results: list[Result] | None = None, lms: str | None = None) -> pathlib.Path:
         """grades.csv (and the feedback pages) in ``out``; with ``lms`` (canvas, moodle),
         that LMS's gradebook-import file instead."""
         out = pathlib.Path(out or self.course.root / "export")
-        results = self.results_from_records() if results is None else results
+        if results is None:
+            results = self.results_from_records()
+            self.apply_policies(results)
         if lms:
             return export.write_lms(results, out, lms)
         return export.write_grades(results, out, self.course.feedback_file)

@@ -276,3 +276,34 @@ def test_manual_grades_survive_a_rerun_and_late_work_is_reported(released, tmp_p
     rows = rows_of(tmp_path / "out2")
     assert float(rows[("alice", "ch04")]["ch04:rnn_forward"]) == 2
     assert float(rows[("alice", "ch04")]["score"]) == FULL - 1
+    assert float(rows[("alice", "ch04")]["final_score"]) == FULL - 1  # on time
+
+    # the instructor sets late rules: bob (1 day 10 h late) spends his one grace day, then
+    # loses 10 % of what he earned for the second day; no notebook runs again
+    (course_dir / "policies.toml").write_text(
+        "[late]\npenalty_per_day = 10\npenalty_cap = 50\ngrace_days = 1\n")
+    proc = cli("--course", course_dir, "late", "--out", tmp_path / "out3")
+    assert "1 final scores changed" in proc.stdout and "bob ch04: 8 -> 7.2" in proc.stdout, proc.stdout
+    rows = rows_of(tmp_path / "out3")
+    assert float(rows[("bob", "ch04")]["score"]) == FULL and float(rows[("bob", "ch04")]["late_penalty"]) == 0.8
+    assert float(rows[("bob", "ch04")]["final_score"]) == FULL - 0.8
+    assert "1 grace day used" in rows[("bob", "ch04")]["late"]
+    assert float(rows[("alice", "ch04")]["final_score"]) == FULL - 1  # her manual grade kept
+    report = page_text((tmp_path / "out3" / "report.html").read_text())
+    assert "Grades the late rules changed" in report and "2 days late" in report
+    with Course(course_dir).gradebook() as gb:  # nbgrader's own field holds the penalty
+        assert gb.find_submission_notebook(CH04.notebook, "ch04", "bob").late_submission_penalty == 0.8
+    cli("--course", course_dir, "export", "--format", "canvas", "--out", tmp_path / "out3")
+    assert "7.2" in (tmp_path / "out3" / "canvas.csv").read_text()
+
+    # a second grace day forgives bob entirely: the report says so
+    (course_dir / "policies.toml").write_text("[late]\npenalty_per_day = 10\ngrace_days = 2\n")
+    proc = cli("--course", course_dir, "late", "--out", tmp_path / "out4")
+    assert "bob ch04: 7.2 -> 8" in proc.stdout, proc.stdout
+    assert float(rows_of(tmp_path / "out4")[("bob", "ch04")]["final_score"]) == FULL
+    # a misspelt rule stops at once and changes nothing
+    (course_dir / "policies.toml").write_text("[late]\npenalty_per_dya = 10\n")
+    proc = cli("--course", course_dir, "late", check=False)
+    assert proc.returncode != 0 and "unknown setting 'penalty_per_dya'" in proc.stderr
+    proc = run(course_dir, subs, tmp_path / "out5", check=False)
+    assert proc.returncode != 0 and "cannot grade" in proc.stderr and "penalty_per_dya" in proc.stderr

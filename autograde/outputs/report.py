@@ -95,9 +95,10 @@ def _similar_link(report_path: pathlib.Path, entry) -> dict | None:
     return {"href": href, "pairs": len(pairs)}
 
 
-def write_report(results, path, intake=(), similar=None) -> pathlib.Path:
+def write_report(results, path, intake=(), similar=None, late_changes=()) -> pathlib.Path:
     """The class report (``intake``: the ``IntakeRow`` of every file of the input;
-    ``similar``: chapter -> (similarity page, flagged pairs), ``outputs.similarity``)."""
+    ``similar``: chapter -> (similarity page, flagged pairs), ``outputs.similarity``;
+    ``late_changes``: the final scores a change of the late rules moved, ``policies.Change``)."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     by_chapter = collections.defaultdict(list)
@@ -117,6 +118,8 @@ def write_report(results, path, intake=(), similar=None) -> pathlib.Path:
                          "similar": _similar_link(path, (similar or {}).get(ch.assignment))})
     problems = [r for r in results if Status(r.status) != Status.GRADED]
     page = _ENV.get_template("report.html.j2").render(summary=summary_table(results), chapters=chapters,
-                                                       problems=problems, intake=_intake(intake))
+                                                       problems=problems, intake=_intake(intake),
+                                                       late=[r for r in results if r.late],
+                                                       late_changes=list(late_changes))
     path.write_text(page)
     return path
