@@ -4,6 +4,8 @@
     grade SUBMISSIONS       grade a folder <student>/<notebook>.ipynb, or an LMS zip;
                             writes grades.csv, intake.csv, report.html and one feedback
                             page per submission
+    grade --regrade chNN    grade the stored originals of chNN again (after the hidden
+                            checks changed); regrade.csv says which scores moved and why
     feedback                regenerate the feedback pages of everything graded
     similarity              pages of the learners whose exercise code is unusually alike,
                             per chapter, from the stored originals (also made by grade)
@@ -47,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", parents=[common], help="generate the student notebooks in <course>/release")
     g = sub.add_parser("grade", parents=[common], help="grade a folder or zip of submissions")
-    g.add_argument("submissions", help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
+    g.add_argument("submissions", nargs="?",
+                   help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
+    g.add_argument("--regrade", nargs="+", metavar="chNN", default=None,
+                   help="instead of SUBMISSIONS: grade every stored original of these chapters again (after the "
+                        "hidden checks changed); manual grades are kept; regrade.csv says what moved and why")
     g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
     g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
     g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
@@ -87,6 +93,12 @@ def _grade(course_dir, args) -> int:
 
     starting = start_in_background(args.workers, args.scheduler)  # the workers warm up while we read
     from autograde import course, policies
+
+    if bool(args.submissions) == bool(args.regrade):
+        sys.exit("grade: give SUBMISSIONS, or --regrade chNN ... (not both)")
+    unknown = sorted(set(args.regrade or []) - {ch.assignment for ch in course.chapters()})
+    if unknown:
+        sys.exit(f"grade --regrade: no chapter {unknown[0]!r} in this course")
     from autograde.coordinator import Grader
     from autograde.outputs.report import summary_table, write_report
     from autograde.settings import GradeSettings
@@ -112,8 +124,12 @@ def _grade(course_dir, args) -> int:
     grader = Grader(course_dir, settings)
     from autograde.intake.collect import IntakeError
 
+    moved = None
     try:
-        results = grader.grade(args.submissions, args.out, due, args.timestamps, starting)
+        if args.regrade:
+            results, moved = grader.regrade(args.regrade, args.out, starting)
+        else:
+            results = grader.grade(args.submissions, args.out, due, args.timestamps, starting)
     except IntakeError as exc:
         sys.exit(f"cannot grade: {exc}")
     out = pathlib.Path(args.out or course_dir.root / "export")
@@ -122,8 +138,15 @@ def _grade(course_dir, args) -> int:
           + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
     print(f"grades:   {out / 'grades.csv'}")
     print(f"intake:   {out / 'intake.csv'}")
+    if moved is not None:
+        from autograde.outputs import export
+
+        print(f"regrade:  {len(moved)} exercise scores changed: {export.write_regrade(moved, out)}")
+        for m in moved[:20]:
+            print(f"  {m['student']} {m['chapter']} {m['exercise']}: {m['old']} -> {m['new']}")
     similar = _similarity(course_dir, out, sorted({r.chapter.assignment for r in results if r.chapter}))
-    print(f"report:   {write_report(results, out / 'report.html', grader.intake, similar, grader.late_changes)}")
+    report = write_report(results, out / "report.html", grader.intake, similar, grader.late_changes, moved)
+    print(f"report:   {report}")
     print(f"feedback: {out / 'feedback'}")
     for r in results:
         if r.status != Status.GRADED:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -144,12 +145,28 @@ class Grader:
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
         """Grade everything in ``source``. ``starting``: the cluster, if already being
         started (``autograde.execution.cluster.start_in_background``)."""
+        return self._run(lambda folder: collect.collect(source, folder, timestamps), source, out, due, starting)
+
+    def regrade(self, assignments, out=None, starting=None) -> tuple[list[Result], list[dict]]:
+        """Grade every learner's stored original of ``assignments`` (chNN) again, after the
+        hidden checks changed; manual grades are kept. The results, and a row for every
+        exercise whose score moved: student, chapter, exercise, old, new, the hidden
+        check's word before and after."""
+        before = {(r.student, r.chapter.assignment): r for r in self.results_from_records()
+                  if r.chapter.assignment in assignments}
+        entries = self.journal.entries()
+        self.settings = dataclasses.replace(self.settings, force=True)
+        results = self._run(lambda folder: store.stored(self.course.root, assignments, entries),
+                            self.course.root / "submitted", out, None, starting)
+        return results, regrade_changes(before, results)
+
+    def _run(self, find, source, out, due, starting) -> list[Result]:
         out = pathlib.Path(out or self.course.root / "export")
         self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler)
         handed = False
         try:
             with run_folder() as folder:
-                found = collect.collect(source, folder, timestamps)
+                found = find(folder)
                 subs, results, self.intake = found.submissions, found.problems, found.rows
                 for p in results:
                     log.warning("%s: %s", p.student, p.message)
@@ -456,6 +473,31 @@ class _Dispatch:
             with contextlib.suppress(Exception):
                 self.client, self.cluster = self.starting.result()
         cluster.stop(self.client, self.cluster)
+
+
+def regrade_changes(before: dict, after: list[Result]) -> list[dict]:
+    """Every exercise whose score a regrade moved, with what its check said before and now."""
+    rows = []
+    for r in sorted((r for r in after if r.chapter), key=lambda r: (r.student, r.chapter.number)):
+        old = before.get((r.student, r.chapter.assignment))
+        if old is None:
+            continue
+        for name in dict.fromkeys([*old.exercises, *r.exercises]):
+            was, now = old.exercises.get(name), r.exercises.get(name)
+            if was != now:
+                rows.append({"student": r.student, "chapter": r.chapter.assignment, "exercise": name,
+                             "old": was, "new": now, "before": _said(old.verdicts.get(name)),
+                             "after": _said(r.verdicts.get(name))})
+    return rows
+
+
+def _said(verdict: dict | None) -> str:
+    """What a hidden check said of an exercise, in a few words."""
+    if not verdict:
+        return ""
+    if verdict.get("passed") is True:
+        return "passed"
+    return str(verdict.get("diagnosis") or verdict.get("message") or "failed")[:300]
 
 
 def _utc(stamp: str | None):

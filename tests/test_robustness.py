@@ -307,3 +307,45 @@ def test_manual_grades_survive_a_rerun_and_late_work_is_reported(released, tmp_p
     assert proc.returncode != 0 and "unknown setting 'penalty_per_dya'" in proc.stderr
     proc = run(course_dir, subs, tmp_path / "out5", check=False)
     assert proc.returncode != 0 and "cannot grade" in proc.stderr and "penalty_per_dya" in proc.stderr
+
+
+def test_regrade_grades_the_stored_originals_again_and_says_what_moved(released, tmp_path):
+    """After the hidden checks change, ``grade --regrade ch04`` grades every stored original
+    again (the submissions folder may be gone), keeps manual grades, and writes what moved."""
+    import shutil
+
+    from autograde.nbgrader_glue.coursedir import Course
+
+    course_dir, subs = tmp_path / "course", tmp_path / "subs"
+    write(subs, "alice", CH04, synthetic.submission(CH04, {"rnn_cell_forward": "bias_left_out"}))
+    write(subs, "bob", CH04, synthetic.submission(CH04, {"rnn_forward": "loop_not_from_a0"}))
+    run(course_dir, subs, tmp_path / "out1")
+    shutil.rmtree(subs)
+    # as an older, more lenient check would have left it: alice's rnn_cell_forward passed
+    journal = course_dir / "autograde-journal.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    for entry in lines:
+        if entry["student"] == "alice":
+            entry["verdicts"]["rnn_cell_forward"] = {"passed": True, "message": ""}
+    journal.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    with Course(course_dir).gradebook() as gb:
+        gb.find_grade("test_rnn_cell_forward", CH04.notebook, "ch04", "alice").auto_score = 3
+        gb.find_grade("test_rnn_forward", CH04.notebook, "ch04", "bob").manual_score = 2  # by hand
+        gb.db.commit()
+    proc = cli("--course", course_dir, "-q", "grade", "--regrade", "ch04", "--out", tmp_path / "out2", *TIMEOUTS)
+    assert "regrade:  1 exercise scores changed" in proc.stdout, proc.stdout
+    rows = rows_of(tmp_path / "out2")
+    assert float(rows[("alice", "ch04")]["ch04:rnn_cell_forward"]) == 0
+    assert float(rows[("bob", "ch04")]["ch04:rnn_forward"]) == 2  # the manual grade kept
+    import csv
+
+    [moved] = list(csv.DictReader(open(tmp_path / "out2" / "regrade.csv")))
+    assert (moved["student_id"], moved["exercise"], moved["old"], moved["new"]) == ("alice", "rnn_cell_forward", "3", "0")
+    assert moved["before"] == "passed" and "bias" in moved["after"], moved
+    report = page_text((tmp_path / "out2" / "report.html").read_text())
+    assert "What the regrade changed" in report and "rnn_cell_forward" in report
+    # asking for both, or for a chapter the course does not have, is refused at once
+    proc = cli("--course", course_dir, "grade", tmp_path, "--regrade", "ch04", check=False)
+    assert proc.returncode != 0 and "not both" in proc.stderr
+    proc = cli("--course", course_dir, "grade", "--regrade", "ch4", check=False)
+    assert proc.returncode != 0 and "no chapter 'ch4'" in proc.stderr

@@ -143,3 +143,20 @@ def write_lms(results, out: pathlib.Path, lms: str) -> pathlib.Path:
         else:
             raise ValueError(f"unknown LMS {lms!r}: canvas or moodle")
     return path
+
+
+REGRADE_COLUMNS = ["student_id", "chapter", "exercise", "old", "new", "before", "after"]
+
+
+def write_regrade(rows, out: pathlib.Path) -> pathlib.Path:
+    """Write ``out/regrade.csv``: every exercise score a regrade moved, old and new, and what
+    its hidden check said before and after."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "regrade.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(REGRADE_COLUMNS)
+        for r in rows:
+            w.writerow([r["student"], r["chapter"], r["exercise"], _fmt(r["old"]), _fmt(r["new"]), r["before"],
+                        r["after"]])
+    return path

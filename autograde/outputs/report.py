@@ -95,10 +95,11 @@ def _similar_link(report_path: pathlib.Path, entry) -> dict | None:
     return {"href": href, "pairs": len(pairs)}
 
 
-def write_report(results, path, intake=(), similar=None, late_changes=()) -> pathlib.Path:
+def write_report(results, path, intake=(), similar=None, late_changes=(), regraded=None) -> pathlib.Path:
     """The class report (``intake``: the ``IntakeRow`` of every file of the input;
     ``similar``: chapter -> (similarity page, flagged pairs), ``outputs.similarity``;
-    ``late_changes``: the final scores a change of the late rules moved, ``policies.Change``)."""
+    ``late_changes``: the final scores a change of the late rules moved, ``policies.Change``;
+    ``regraded``: after ``grade --regrade``, the exercise scores it moved)."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     by_chapter = collections.defaultdict(list)
@@ -120,6 +121,7 @@ def write_report(results, path, intake=(), similar=None, late_changes=()) -> pat
     page = _ENV.get_template("report.html.j2").render(summary=summary_table(results), chapters=chapters,
                                                        problems=problems, intake=_intake(intake),
                                                        late=[r for r in results if r.late],
-                                                       late_changes=list(late_changes))
+                                                       late_changes=list(late_changes),
+                                                       regraded=regraded)
     path.write_text(page)
     return path
