@@ -31,6 +31,7 @@ MISTAKES = {
     "dwya_overwritten": ("lm_loss_and_gradients", "dWya += dz[:, :, t] @ a[:, :, t].T",
                          "dWya = dz[:, :, t] @ a[:, :, t].T"),
     "dby_overwritten": ("lm_loss_and_gradients", "dby += dz[:, :, t]", "dby = dz[:, :, t]"),
+    "no_clipping": ("optimize_step", "gradients = clip_by_global_norm(gradients, max_norm)\n", ""),
     "clip_after_update": (
         "optimize_step",
         'gradients = clip_by_global_norm(gradients, max_norm)\n'
@@ -40,11 +41,21 @@ MISTAKES = {
     "gradient_ascent": ("optimize_step", 'value - learning_rate * gradients', 'value + learning_rate * gradients'),
     "hidden_state_not_reset": ("train", "loss, parameters, a_last = optimize_step(x, targets, a0,",
                                "loss, parameters, a0 = optimize_step(x, targets, a0,"),
+    "train_a0_not_zero": ("train", "a0 = np.zeros((n_a, 1))", "a0 = np.ones((n_a, 1))"),
+    "train_shuffles_or_reorders": ("train", "for name in names:", "for name in sorted(names):"),
     "sampling_with_argmax": ("sample", "int(rng.choice(V, p=probabilities.ravel()))", "int(np.argmax(probabilities))"),
     "sample_not_fed_back": ("sample", "x[idx] = 1.0", "x[idx] = 0.0"),
-    "temperature_divides_probabilities": ("sample", "probabilities = softmax(z / temperature)",
-                                          "probabilities = softmax(z) / temperature\n"
-                                          "    probabilities = probabilities / np.sum(probabilities)"),
+    "sample_state_not_carried": ("sample", "a_prev = a_next", "a_prev = np.zeros((n_a, 1))"),
+    "sample_bias_ignored": ("sample", ' + parameters["ba"])', ")"),
+    "sample_first_input_not_zero": ("sample", "x = np.zeros((V, 1))  # x<1> = 0",
+                                    "x = np.zeros((V, 1))\nx[eos_index] = 1.0  # x<1> = 0"),
+    "sample_eos_assumed_last": ("sample", "if idx == eos_index:", "if idx == V - 1:"),
+    "sample_global_random": ("sample", "int(rng.choice(V, p=probabilities.ravel()))",
+                             "int(np.random.choice(V, p=probabilities.ravel()))"),
+    "sample_new_generator_each_step": ("sample", "int(rng.choice(V, p=probabilities.ravel()))",
+                                       "int(np.random.default_rng(seed).choice(V, p=probabilities.ravel()))"),
+    "temperature_multiplies_logits": ("sample", "softmax(z / temperature)", "softmax(z * temperature)"),
+    "temperature_ignored": ("sample", "softmax(z / temperature)", "softmax(z)"),
     "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
 }
 
@@ -64,7 +75,7 @@ VISIBLE_TESTS_SAY = {
     "hidden_state_not_reset": r"a<0> = 0",
     "sampling_with_argmax": r"argmax",
     "sample_not_fed_back": r"feed each drawn character back",
-    "temperature_divides_probabilities": r"LOGITS",
+    "temperature_ignored": r"LOGITS",
     "temperature_divides_unnormalised": r"LOGITS",
 }
 
