@@ -30,6 +30,39 @@ SHARE = 0.95
 # assignment -> name -> (exercise, old text, new text, what the visible test should say): realistic
 # slips beyond the chapter's MISTAKES, applied the same way (an edit of the reference body).
 MORE_MISTAKES = {
+    "ch04": {
+        "softmax_sums_everything": ("softmax", "e / np.sum(e, axis=0, keepdims=True)", "e / np.sum(e)", r"COLUMN"),
+        "sigmoid_instead_of_tanh": ("rnn_cell_forward", "a_next = np.tanh(z)", "a_next = 1 / (1 + np.exp(-z))",
+                                    r"SIGMOID"),
+        "relu_as_abs": ("rnn_cell_forward", "a_next = np.maximum(z, 0)", "a_next = np.abs(z)", r"max\(0, z\)"),
+        "forward_last_step_missing": ("rnn_forward", "for t in range(T_x):", "for t in range(T_x - 1):",
+                                      r"was not run"),
+        "forward_caches_without_x": ("rnn_forward", "return a, y_pred, (caches, x)", "return a, y_pred, caches",
+                                     r"caches should be \(list"),
+    },
+    "ch05": {
+        "stack_weights_rows": ("stack_weights", "axis=1", "axis=0", r"side by side, along axis=1"),
+        "stack_state_columns": ("stack_state_input", "axis=0", "axis=1", r"on top of the other, along axis=0"),
+        "compact_without_softmax": ("rnn_cell_forward_compact", 'softmax(parameters["Wy"] @ a_next + parameters["by"])',
+                                    'parameters["Wy"] @ a_next + parameters["by"]', r"softmax"),
+        "count_without_by": ("parameter_count", "count += n_y * n_a + n_y", "count += n_y * n_a", r"by \(3\) is missing"),
+    },
+    "ch06": {
+        "relu_derivative_is_value": ("rnn_cell_backward", "dz = da_next * (a_next > 0)", "dz = da_next * a_next",
+                                     r"g'\(z\)"),
+        "da0_zero": ("rnn_backward", "da0 = da_prevt", "da0 = np.zeros((n_a, m))", r"da0 .*step 1 sends back"),
+        "bce_log10": ("binary_cross_entropy", "np.log(p)", "np.log10(p)", r"natural log"),
+        "bce_sign": ("binary_cross_entropy", "losses = -(", "losses = (", r"MINUS"),
+        "numgrad_not_restored": ("numerical_gradient", "point[i] = old  # put it back", "pass  # put it back",
+                                 r"put each entry back"),
+        "numgrad_int_dtype": ("numerical_gradient", "np.array(theta, dtype=float)", "np.array(theta)", r"FLOAT copy"),
+        "global_norm_as_max": ("clip_by_global_norm", "np.sqrt(sum(np.sum(g ** 2) for g in gradients.values()))",
+                               "max(np.abs(g).max() for g in gradients.values())", r"ONE global norm"),
+        "ce_loss_not_averaged": ("softmax_cross_entropy", "loss = -np.sum(y * log_probs) / m",
+                                 "loss = -np.sum(y * log_probs)", r"averages over the batch"),
+        "loss_mask_not_passed": ("rnn_loss_and_gradients", "binary_cross_entropy(y_hat, y, mask)",
+                                 "binary_cross_entropy(y_hat, y)", r"WITHOUT the mask"),
+    },
     "ch08": {
         "eos_assumed_zero_in_targets": ("encode_name", 'char_to_ix["\\n"]', "0", r"<EOS>"),
         "loss_log10": ("cross_entropy", "np.log(p_true)", "np.log10(p_true)", r"base 10"),
