@@ -13,7 +13,19 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import CheckFailed, call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
+from autograde.checks import (
+    CheckFailed,
+    Mistake,
+    call,
+    close,
+    decide,
+    diagnose,
+    expect_array,
+    expect_float,
+    fail,
+    isolate,
+    quiet_numpy,
+)
 from solutions import ch08 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -427,42 +439,85 @@ def check_train(train):
 
 
 # ---------------------------------------------------------------- sample
-def _sample(p, eos_index, seed, temperature, max_length, mode="right"):
-    """The sampler written out again, with one classic mistake selected by ``mode``."""
+def _sample(p, eos_index, seed, temperature, max_length, **wrong):
+    """The sampler written out again; ``wrong`` selects classic mistakes: scale ("times",
+    "ignored"), draw ("argmax", "fresh"), no_feedback, no_state, no_ba, no_by, first (the
+    index of a one-hot first input), stop (the index taken for <EOS>), drop_eos; "eos" and
+    "last" stand for eos_index and V - 1."""
     rng = np.random.default_rng(seed)
     V, n_a = p["Wya"].shape
     x, a_prev = np.zeros((V, 1)), np.zeros((n_a, 1))
+    where = {"eos": eos_index, "last": V - 1}  # the symbolic indices of the mistakes
+    if wrong.get("first") is not None:
+        x[where.get(wrong["first"], wrong["first"])] = 1.0
+    stop = where.get(wrong.get("stop", "eos"), wrong.get("stop"))
+    ba = 0.0 if wrong.get("no_ba") else p["ba"]
+    by = 0.0 if wrong.get("no_by") else p["by"]
     out = []
     while len(out) < max_length:
-        a = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ x + p["ba"])
-        z = p["Wya"] @ a + p["by"]
-        scaled = {"probabilities": z, "times": z * temperature}.get(mode, z / temperature)
+        a = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ x + ba)
+        z = p["Wya"] @ a + by
+        scaled = {"times": z * temperature, "ignored": z}.get(wrong.get("scale"), z / temperature)
         probs = ref.softmax(scaled).ravel()
-        idx = int(np.argmax(probs)) if mode == "argmax" else int(rng.choice(V, p=probs))
+        draw = wrong.get("draw")
+        if draw == "argmax":
+            idx = int(np.argmax(probs))
+        elif draw == "fresh":
+            idx = int(np.random.default_rng(seed).choice(V, p=probs))
+        else:
+            idx = int(rng.choice(V, p=probs))
         out.append(idx)
-        if idx == eos_index:
+        if idx == stop:
             break
-        if mode != "no_feedback":
+        if not wrong.get("no_feedback"):
             x = np.zeros((V, 1))
             x[idx] = 1.0
-        if mode != "no_state":
+        if not wrong.get("no_state"):
             a_prev = a
+    if wrong.get("drop_eos") and out and out[-1] == eos_index:
+        out = out[:-1]
     return out
 
 
-SAMPLE_MISTAKES = {
-    "argmax": "the most probable character was taken at every step (np.argmax) instead of drawing one: every "
-              "name is then the same, whatever the seed. Draw with rng.choice(V, p=...).",
-    "no_feedback": "the drawn character is not fed back: every step received the all-zero input x<1> again. "
-                   "After drawing, set x to the one-hot vector of the drawn character.",
-    "no_state": "the hidden state is not carried from one step to the next: pass each step's a<t> on as the "
-                "next step's a_prev.",
-    "probabilities": "the temperature divided the probabilities instead of the logits: dividing every "
-                     "probability by the same number changes nothing once they are normalised again, so the "
-                     "temperature had no effect. Divide the logits, softmax(z / temperature).",
-    "times": "the logits were multiplied by the temperature: divide them, softmax(z / temperature), so that a "
-             "temperature above 1 flattens the distribution.",
-}
+def _sampler_mistake(name, explanation, **wrong):
+    return Mistake(name, explanation, lambda case: _sample(*case, **wrong))
+
+
+SAMPLE_MISTAKES = [
+    _sampler_mistake("sampling_with_argmax", "the most probable character was taken at every step (np.argmax) "
+                     "instead of drawing one: every name is then the same, whatever the seed. Draw with "
+                     "rng.choice(V, p=...).", draw="argmax"),
+    _sampler_mistake("sample_not_fed_back", "the drawn character is not fed back: every step received the all-zero "
+                     "input x<1> again. After drawing, set x to the one-hot vector of the drawn character.",
+                     no_feedback=True),
+    _sampler_mistake("sample_state_not_carried", "the hidden state is not carried from one step to the next: pass "
+                     "each step's a<t> on as the next step's a_prev.", no_state=True),
+    *[_sampler_mistake("sample_bias_ignored", "a bias was left out of the sampler's step: a<t> = tanh(Waa a<t-1> + "
+                       "Wax x<t> + ba) and z<t> = Wya a<t> + by, both biases included.", **wrong)
+      for wrong in ({"no_ba": True}, {"no_by": True}, {"no_ba": True, "no_by": True})],
+    *[_sampler_mistake("sample_first_input_not_zero", "the first input was not the all-zero vector: x<1> = 0, "
+                       "since there is no previous character (not the one-hot vector of <EOS> or of index 0).",
+                       first=first) for first in ("eos", 0)],
+    *[_sampler_mistake("sample_eos_assumed_last", "the sampler stopped on a fixed index instead of eos_index: "
+                       "<EOS> can be at any index of the vocabulary, stop when the drawn index equals eos_index.",
+                       stop=stop) for stop in ("last", 0)],
+    _sampler_mistake("sample_new_generator_each_step", "a new generator was made from the seed at every step "
+                     "(np.random.default_rng(seed) inside the loop), so every step makes the same first draw. "
+                     "Make rng once, before the loop, and draw from it.", draw="fresh"),
+    _sampler_mistake("temperature_multiplies_logits", "the logits were multiplied by the temperature: divide "
+                     "them, softmax(z / temperature), so that a temperature above 1 flattens the distribution.",
+                     scale="times"),
+    _sampler_mistake("temperature_ignored", "the temperature had no effect (the probabilities were those of "
+                     "temperature 1; dividing the probabilities and normalising them again also gives these). "
+                     "Divide the LOGITS: softmax(z / temperature).", scale="ignored"),
+    _sampler_mistake("sample_eos_left_out", "<EOS> was left out of the list: append the drawn index first, then "
+                     "stop if it is eos_index.", drop_eos=True),
+]
+GLOBAL_RANDOM = ("the draws do not come from the generator made from the seed: the same seed gave different "
+                 "names (np.random.choice or np.random.default_rng() without the seed use a global, unseeded "
+                 "state). Draw with rng = np.random.default_rng(seed), then rng.choice(V, p=...).")
+UNNORMALISED = ("the temperature divided the probabilities, which then no longer sum to 1 (rng.choice refuses "
+                "them). The temperature divides the LOGITS: softmax(z / temperature).")
 
 
 def _as_indices(value, what):
@@ -478,12 +533,10 @@ def _as_indices(value, what):
 
 
 def _sample_problems():
-    """(parameters, eos_index, max_length, description), small and varied."""
+    """(parameters, eos_index, max_length), small and varied; every parameter non-zero."""
     rng = np.random.default_rng(8600)
-    for V, n_a, max_length in [(6, 5, 12), (8, 4, 20), (5, 6, 6)]:
-        p = _params(rng, V, n_a, scale=1.3)
-        eos = int(rng.integers(V))
-        yield p, eos, max_length
+    for V, n_a, max_length, eos in [(6, 5, 12, 3), (8, 4, 20, 0), (5, 6, 6, 4), (7, 4, 10, 2)]:
+        yield _params(rng, V, n_a, scale=1.3), eos, max_length
     # <EOS> almost never drawn: the name must stop at max_length
     p = _params(rng, 6, 4, scale=1.3)
     p["by"][2, 0] = -40.0
@@ -491,41 +544,62 @@ def _sample_problems():
 
 
 def check_sample(sample):
+    """Checks ``sample`` (the sampler with a temperature) against the reference.
+
+    Inputs: five small models with every weight and bias non-zero (V = 5 to 8, <EOS> at
+    index 0, inside and last, one where <EOS> is almost never drawn so max_length is
+    reached), seeds 0-5, temperatures 1 (the default), 0.5 and 2; one case called three
+    times with the same seed (the draws must come from default_rng(seed) only).
+    Names: sampling_with_argmax, sample_not_fed_back, sample_state_not_carried,
+    sample_bias_ignored, sample_first_input_not_zero, sample_eos_assumed_last,
+    sample_global_random, sample_new_generator_each_step, temperature_multiplies_logits,
+    temperature_ignored, temperature_divides_unnormalised, sample_eos_left_out; each
+    only when it reproduces the answer on every case.
+    """
     fn = isolate(sample, softmax=ref.softmax)
     problems = list(_sample_problems())
+
+    def draw(p, eos, seed, temperature, max_length):
+        kwargs = {"max_length": max_length} if temperature == 1.0 else {
+            "temperature": temperature, "max_length": max_length}
+        try:
+            return _as_indices(call(fn, "sample", p, eos, seed, **kwargs), "sample")
+        except CheckFailed as exc:
+            if temperature != 1.0 and str(exc).startswith("sample raised ValueError"):
+                fail(f"sample raised an error with temperature={temperature:g} (but not with 1).",
+                     looks_like=UNNORMALISED, mistake="temperature_divides_unnormalised")
+            raise
+
+    p, eos, max_length = problems[-1]
+    again = [draw(p, eos, 7, 1.0, max_length) for _ in range(3)]
+    if any(got != again[0] for got in again):
+        fail("sample gave different names for the same seed (called three times with seed=7).",
+             looks_like=GLOBAL_RANDOM, mistake="sample_global_random")
+    observed, failing = [], []
     for temperature in (1.0, 0.5, 2.0):
         for p, eos, max_length in problems:
-            names = []
             for seed in range(6):
-                kwargs = {"max_length": max_length} if temperature == 1.0 else {
-                    "temperature": temperature, "max_length": max_length}
-                try:
-                    got = call(fn, "sample", p, eos, seed, **kwargs)
-                except CheckFailed as exc:
-                    if temperature != 1.0 and str(exc).startswith("sample raised ValueError"):
-                        fail(f"sample raised an error with temperature={temperature:g} (but not with 1).",
-                             looks_like="the temperature divided the probabilities, which then no longer sum "
-                                        "to 1 (rng.choice refuses them). The temperature divides the LOGITS: "
-                                        "softmax(z / temperature).")
-                    raise
-                got = _as_indices(got, "sample")
-                expected = _sample(p, eos, seed, temperature, max_length)
-                names.append(got)
-                if got == expected:
-                    continue
-                where = (f"sample(parameters, eos_index={eos}, seed={seed}, temperature={temperature:g}, "
-                         f"max_length={max_length})")
-                for mode, text in SAMPLE_MISTAKES.items():
-                    if got == _sample(p, eos, seed, temperature, max_length, mode):
-                        fail(f"{where} gave {got}, expected {expected}.", looks_like=text)
-                if len(got) > max_length:
-                    fail(f"{where} gave {len(got)} indices: stop after max_length = {max_length} characters.")
-                if expected[-1] == eos and got == expected[:-1]:
-                    fail(f"{where} gave {got}.", looks_like="<EOS> was left out of the list: append the drawn "
-                         "index first, then stop if it is eos_index.")
-                if got and eos in got[:-1]:
-                    fail(f"{where} gave {got}: it went on after drawing <EOS> (index {eos}); stop as soon as it is "
-                         "drawn.")
-                fail(f"{where} gave {got}, expected {expected}. Draw exactly one index per character, "
-                     "with rng = np.random.default_rng(seed) and rng.choice(V, p=probabilities.ravel()), from "
-                     "x<1> = 0 and a<0> = 0.")
+                case = (p, eos, seed, temperature, max_length)
+                got = draw(*case)
+                observed.append((case, got))
+                if got != _sample(*case):
+                    failing.append((case, got))
+    if not failing:
+        return
+    (p, eos, seed, temperature, max_length), got = failing[0]
+    V = p["Wya"].shape[0]
+    where = (f"sample on a model with V={V} characters and <EOS> at index {eos} (seed={seed}, "
+             f"temperature={temperature:g}, max_length={max_length})")
+    found, names = decide(observed, SAMPLE_MISTAKES)
+    if found is not None:
+        fail(f"{where} did not give the name the reference draws ({len(failing)} of {len(observed)} cases "
+             "differ).", looks_like=found.explanation, mistake=found.name)
+    if len(got) > max_length:
+        fail(f"{where} gave {len(got)} indices: stop after max_length = {max_length} characters.")
+    if got and eos in got[:-1]:
+        fail(f"{where} went on after drawing <EOS> (index {eos}); stop as soon as it is drawn.")
+    raise CheckFailed(
+        f"{where} did not give the name the reference draws ({len(failing)} of {len(observed)} cases differ). "
+        "Draw exactly one index per character, with rng = np.random.default_rng(seed) made once and "
+        "rng.choice(V, p=probabilities.ravel()), from x<1> = 0 and a<0> = 0, carrying a<t> and feeding back "
+        "the drawn character.", candidates=names if len(names) > 1 else ())
