@@ -326,16 +326,61 @@ def _update(p, grads, lr, sign=-1.0):
     return {k: v + sign * lr * grads["d" + k] for k, v in p.items()}
 
 
+def _params_close(a, b) -> bool:
+    return isinstance(a, dict) and isinstance(b, dict) and set(a) == set(b) and all(close(a[k], b[k]) for k in a)
+
+
+def _step_mistake(name, explanation, update):
+    """A mistake of optimize_step; a case is (p, raw, clipped, lr, max_norm, clip_called)."""
+    return Mistake(name, explanation, update)
+
+
+STEP_MISTAKES = [
+    _step_mistake("clip_after_update", "the gradients were clipped AFTER the update (clip_by_global_norm was "
+                  "called, but the update used the unclipped gradients), so the clip had no effect. Clip first, "
+                  "then update with the clipped gradients.",
+                  lambda c: _update(c[0], c[1], c[3]) if c[5] else None),
+    _step_mistake("no_clipping", "the gradients were not clipped at all (clip_by_global_norm was never called): "
+                  "clip them with clip_by_global_norm(gradients, max_norm) before the update.",
+                  lambda c: _update(c[0], c[1], c[3]) if not c[5] else None),
+    _step_mistake("gradient_ascent", "the update went uphill (parameters + learning_rate * gradient): gradient "
+                  "DESCENT subtracts it.", lambda c: _update(c[0], c[2], c[3], sign=1.0)),
+    _step_mistake("clip_elementwise_in_step", "the gradients were clipped entry by entry (np.clip): this chapter "
+                  "clips by global norm, with the given clip_by_global_norm.",
+                  lambda c: _update(c[0], {g: np.clip(v, -c[4], c[4]) for g, v in c[1].items()}, c[3])),
+    _step_mistake("learning_rate_missing", "the learning rate is missing from the update.",
+                  lambda c: _update(c[0], c[2], 1.0)),
+]
+
+
 def check_optimize_step(optimize_step):
+    """Checks ``optimize_step`` (forward, backward, clip by global norm, update).
+
+    Inputs: five small language-model problems (V = 5 to 9, <EOS> at a shuffled index,
+    names of 1 to 8 characters), the clip active (max_norm a quarter of the gradients'
+    global norm) in four and inactive in one, learning rates 0.05 to 1. The other
+    exercises it calls are answered by the reference; the calls of clip_by_global_norm
+    are counted. Checks the loss (before the update), the new parameters (a new dict,
+    the caller's unchanged) and a_last.
+    Names: clip_after_update, no_clipping, gradient_ascent, clip_elementwise_in_step,
+    learning_rate_missing (each only if it reproduces the new parameters on every case).
+    """
+    clip_calls = []
+
+    def clip_by_global_norm(gradients, max_norm):
+        clip_calls.append(max_norm)
+        return ref.clip_by_global_norm(gradients, max_norm)
+
     fn = isolate(optimize_step, lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
-                 rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax)
-    # (max_norm, learning rate): the clip active (small max_norm), then inactive (large)
+                 rnn_backward=ref.rnn_backward, clip_by_global_norm=clip_by_global_norm, softmax=ref.softmax)
+    observed, failing = [], []
     for k, (rng, (V, n_a, length)) in enumerate(_cases(8400)):
         x, targets, a0, p = _lm_problem(rng, V, n_a, length, a0_zero=True)
         raw = ref.lm_loss_and_gradients(x, targets, a0, p)[1]
         norm = float(np.sqrt(sum(np.sum(g ** 2) for g in raw.values())))
         max_norm = norm / 4 if k != 2 else norm * 2  # clipping active in all cases but one
         lr = [0.5, 0.1, 0.3, 0.05, 1.0][k]
+        clip_calls.clear()
         out = call(fn, "optimize_step", x, targets, a0, p, lr, max_norm, mutated=(
             "the parameters were updated in place (parameters[name] -= ...): the caller's dict must not change. "
             "Build a new dict of new arrays."))
@@ -352,35 +397,34 @@ def check_optimize_step(optimize_step):
         where = (f"(the gradients' global norm is {norm:.3g}, max_norm = {max_norm:.3g}, "
                  f"learning_rate = {lr:g})")
         if not np.isclose(loss, e_loss, rtol=1e-7):
-            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: return the loss that "
-                 "lm_loss_and_gradients gives for the parameters BEFORE the update.")
+            fail(f"the loss {where} is wrong: return the loss that lm_loss_and_gradients gives for the "
+                 "parameters BEFORE the update.")
         if not close(a_last, e_last):
             fail("a_last is wrong: return the a_last that lm_loss_and_gradients gives.")
-        clipped = ref.clip_by_global_norm(raw, max_norm)
-        variants = [
-            ("the gradients were clipped AFTER the update, so the update used the unclipped gradients and the "
-             "clip had no effect. Clip first, then update with the clipped gradients.", _update(p, raw, lr)),
-            ("the update went uphill (parameters + learning_rate * gradient): gradient DESCENT subtracts it.",
-             _update(p, clipped, lr, sign=1.0)),
-            ("the gradients were clipped entry by entry (np.clip): this chapter clips by global norm, with the "
-             "given clip_by_global_norm.", _update(p, {g: np.clip(v, -max_norm, max_norm) for g, v in raw.items()}, lr)),
-            ("the learning rate is missing from the update.", _update(p, clipped, 1.0)),
-        ]
-        for name in PARAMS:
-            if not close(new_p[name], e_p[name]):
-                diagnose(new_p[name], e_p[name], [(text, v[name]) for text, v in variants],
-                         f"new_parameters[{name!r}] {where}")
+        case = (p, raw, ref.clip_by_global_norm(raw, max_norm), lr, max_norm, bool(clip_calls))
+        observed.append((case, new_p))
+        if not _params_close(new_p, e_p):
+            failing.append(where)
+    if failing:
+        found, names = decide(observed, STEP_MISTAKES, _params_close)
+        message = f"new_parameters {failing[0]} are wrong ({len(failing)} of {len(observed)} cases)."
+        if found is not None:
+            fail(message, looks_like=found.explanation, mistake=found.name)
+        raise CheckFailed(f"{message} Subtract learning_rate times each gradient clipped by "
+                          "clip_by_global_norm(gradients, max_norm).", candidates=names if len(names) > 1 else ())
 
 
 # ---------------------------------------------------------------- train
-def _train(names, char_to_ix, p, lr, max_norm, mode="right"):
+def _train(names, char_to_ix, p, lr, max_norm, mode="right", order=None):
+    """Training written out again, with one classic mistake selected by ``mode``; ``order``:
+    the order in which the names are used (default: as given)."""
     n_a = p["Waa"].shape[0]
     a_prev = np.zeros((n_a, 1))
     losses = []
     params = p
-    for name in names:
+    for name in (names if order is None else [names[i] for i in order]):
         x, targets = ref.encode_name(name, char_to_ix)
-        start = a_prev if mode == "carry" else np.zeros((n_a, 1))
+        start = {"carry": a_prev, "ones": np.ones((n_a, 1))}.get(mode, np.zeros((n_a, 1)))
         loss, new_params, a_prev = ref.optimize_step(x, targets, start, params if mode != "frozen" else p,
                                                      lr, max_norm)
         params = new_params
@@ -388,19 +432,65 @@ def _train(names, char_to_ix, p, lr, max_norm, mode="right"):
     return params, losses
 
 
-TRAIN_MISTAKES = {
-    "carry": "the hidden state was not reset between names: each name passed the last state of the previous "
-             "name as its a<0>. Names are independent examples: start every one from a<0> = 0.",
-    "frozen": "every step started again from the initial parameters: pass each step's new_parameters on to the "
-              "next step.",
-}
+def _reordered(case):
+    """Training in the order the learner's own losses reveal (at each step, the one unused
+    name whose loss at the current parameters is the learner's; on a case where that is
+    the order given, the right answer); None if no order explains the losses."""
+    names, char_to_ix, p, lr, max_norm, got_losses = case
+    left, order, params = list(range(len(names))), [], p
+    for loss in got_losses:
+        n_a = p["Waa"].shape[0]
+        for i in left:
+            x, targets = ref.encode_name(names[i], char_to_ix)
+            step = ref.optimize_step(x, targets, np.zeros((n_a, 1)), params, lr, max_norm)
+            if np.isclose(step[0], loss, rtol=1e-7):
+                order.append(i)
+                left.remove(i)
+                params = step[1]
+                break
+        else:
+            return None
+    return _train(names, char_to_ix, p, lr, max_norm, order=order)
+
+
+def _train_mistake(name, explanation, mode):
+    return Mistake(name, explanation, lambda c: _train(*c[:5], mode=mode))
+
+
+TRAIN_MISTAKES = [
+    _train_mistake("hidden_state_not_reset", "the hidden state was not reset between names: each name passed the "
+                   "last state of the previous name as its a<0>. Names are independent examples: start every one "
+                   "from a<0> = 0.", "carry"),
+    _train_mistake("train_a0_not_zero", "the first hidden state a<0> was not zero: every name starts from "
+                   "a<0> = np.zeros((n_a, 1)).", "ones"),
+    _train_mistake("train_parameters_not_passed_on", "every step started again from the initial parameters: "
+                   "pass each step's new_parameters on to the next step.", "frozen"),
+    Mistake("train_shuffles_or_reorders", "the names were used in another order than the one given (sorted, "
+            "shuffled or reversed): train on them in the order of the list, one optimize_step per name.",
+            _reordered),
+]
+
+
+def _train_same(a, b) -> bool:
+    return b is not None and close(a[1], b[1]) and _params_close(a[0], b[0])
 
 
 def check_train(train):
+    """Checks ``train`` (one optimize_step per name, in the order given, from a<0> = 0).
+
+    Inputs: three small problems (4, 1 and 3 random names of 1 to 5 characters, V = 6 to
+    8 with <EOS> at a shuffled index, learning_rate 0.2, max_norm 3); the other
+    exercises are answered by the reference. Checks the losses (one float per name) and
+    the final parameters (a new dict; the caller's unchanged).
+    Names: hidden_state_not_reset, train_a0_not_zero, train_parameters_not_passed_on,
+    train_shuffles_or_reorders (each only if it reproduces losses and parameters on
+    every case).
+    """
     fn = isolate(train, encode_name=ref.encode_name, optimize_step=ref.optimize_step,
                  lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
                  rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax,
                  cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient)
+    observed, failing = [], []
     for k, n_names in enumerate([4, 1, 3]):
         rng = np.random.default_rng(8500 + k)
         V, n_a = 6 + k, 4 + k
@@ -424,18 +514,16 @@ def check_train(train):
         for name in PARAMS:
             expect_array(new_p[name], p[name].shape, f"parameters[{name!r}]")
         e_p, e_losses = ref.train(names, char_to_ix, p, lr, max_norm)
-        variants = {mode: _train(names, char_to_ix, p, lr, max_norm, mode) for mode in TRAIN_MISTAKES}
-        where = f"(names {names})"
-        if not close(losses, e_losses):
-            for mode, text in TRAIN_MISTAKES.items():
-                if close(losses, variants[mode][1]):
-                    fail(f"the losses {where} are wrong.", looks_like=text)
-            fail(f"the losses {where} are {np.round(losses, 4).tolist()}, expected "
-                 f"{np.round(e_losses, 4).tolist()}: one optimize_step per name, in the order given.")
-        for name in PARAMS:
-            if not close(new_p[name], e_p[name]):
-                diagnose(new_p[name], e_p[name], [(TRAIN_MISTAKES[m], v[0][name]) for m, v in variants.items()],
-                         f"the final parameters[{name!r}] {where}")
+        observed.append(((names, char_to_ix, p, lr, max_norm, losses), (new_p, losses)))
+        if not (close(losses, e_losses) and _params_close(new_p, e_p)):
+            failing.append(f"(names {names})")
+    if failing:
+        found, candidates = decide(observed, TRAIN_MISTAKES, _train_same)
+        message = f"the losses or the final parameters {failing[0]} are wrong ({len(failing)} of 3 cases)."
+        if found is not None:
+            fail(message, looks_like=found.explanation, mistake=found.name)
+        raise CheckFailed(f"{message} One optimize_step per name, in the order given, each from a<0> = 0 and "
+                          "the parameters of the step before.", candidates=candidates if len(candidates) > 1 else ())
 
 
 # ---------------------------------------------------------------- sample
