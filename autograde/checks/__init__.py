@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import numbers
-import re
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -108,13 +107,13 @@ def named(module, exercise: str, failed: CheckFailed) -> CheckFailed:
     """Give ``failed`` the name of the classic mistake its diagnosis explains, for the
     modules whose checks say it in words only: ``module.DIAGNOSES_SAY`` maps a name (of
     ``module.MISTAKES`` for ``exercise``, or of the module's own) to a phrase of its
-    explanation; exactly one must match, else no name is given."""
+    explanation (a plain substring); exactly one must match, else no name is given."""
     if failed.mistake is not None or not failed.diagnosis:
         return failed
     says = getattr(module, "DIAGNOSES_SAY", {})
     listed = getattr(module, "MISTAKES", {})
     hits = [name for name, phrase in says.items()
-            if (name not in listed or listed[name][0] == exercise) and re.search(phrase, failed.diagnosis)]
+            if (name not in listed or listed[name][0] == exercise) and phrase in failed.diagnosis]
     if len(hits) == 1:
         failed.mistake = hits[0]
     return failed

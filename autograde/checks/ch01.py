@@ -22,6 +22,17 @@ MISTAKES = {
     "rnn_without_waa": ("rnn_parameter_count", "n_a * n_a + n_a * n_x + n_a", "n_a * n_x + n_a"),
     "rnn_without_biases": ("rnn_parameter_count", "hidden + output", "hidden + output - n_a - n_y"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "translation_same_length": "you assumed a translation has as",
+    "rating_as_sequence": "you took the rating as a",
+    "music_input_as_sequence": "you took the input of music",
+    "dense_without_biases": "you left out the two bias",
+    "dense_one_output_position": "the output layer has n_y units;",
+    "rnn_without_waa": "you left out Waa, the (n_a,",
+    "rnn_without_biases": "you left out the biases ba",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -23,6 +23,23 @@ MISTAKES = {
     "pad_value_ignored": ("pad_batch", "np.full((n_x, m, T_max), pad_value, dtype=float)", "np.zeros((n_x, m, T_max))"),
     "mask_all_ones": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.ones((m, T_max))"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "split_on_single_space": "you split on spaces only: tabs",
+    "punctuation_left_attached": "punctuation stayed attached to the words",
+    "tokens_lower_cased": "you lower-cased the tokens: keep the",
+    "labels_by_substring": "you matched part of a token:",
+    "labels_ignore_case": 'you ignored capital letters: "harry" is',
+    "labels_flat": "you returned a flat array: labels",
+    "step_zero_accepted": "index 0 was accepted: there is",
+    "step_math_indices_in_numpy": "you used the math indices directly",
+    "step_flat": "you returned a flat array: keep",
+    "lengths_count_rows": "you used len(seq), which counts the",
+    "padding_in_front": "you put the padding before the",
+    "pad_value_ignored": "pad_value was ignored: the padded entries",
+    "mask_all_ones": "the mask marks every step as",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -30,6 +30,24 @@ MISTAKES = {
                        "x[:, i, :] = one_hot_sentence(list(indices) + [0] * (T_max - len(indices)), V)"),
     "batch_axes_swapped": ("one_hot_batch", "return x", "return x.transpose(1, 0, 2)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "ties_by_first_appearance": "ties were broken by first appearance",
+    "size_without_unk": 'you kept size words after "<UNK>":',
+    "unk_token_counted": 'the "<UNK>" tokens of the corpus',
+    "index_from_one": "you counted from 1: the index",
+    "index_reversed": "you built the reverse mapping, index",
+    "unknown_words_dropped": "unknown words were left out: each",
+    "unknown_words_crash": "encode crashed on a word that",
+    "decode_off_by_one": "the indices were shifted by one:",
+    "one_hot_flat": "you returned a flat vector: a",
+    "one_hot_negative_accepted": "a negative index was accepted: numpy",
+    "one_hot_int_dtype": "the vector was built with integers:",
+    "sentence_transposed": "rows and columns are swapped: one",
+    "padding_as_unk": "the padding steps got a 1",
+    "batch_axes_swapped": "the axes are in the wrong",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -24,6 +24,21 @@ MISTAKES = {
                           "rnn_cell_forward(x[:, :, t], a0, parameters, activation)"),
     "forward_ignores_activation": ("rnn_forward", "a_next, parameters, activation)", "a_next, parameters)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "softmax_wrong_axis": "you normalised over the rows (axis=1)",
+    "softmax_overflow": "np.exp overflowed (np.exp(1000) is inf). Subtract",
+    "softmax_in_place": "the function works on its input",
+    "yt_pred_from_a_prev": "yt_pred was computed from a_prev instead",
+    "bias_left_out": "the bias ba was left out",
+    "waa_transposed": "a_next uses Waa transposed: the equation",
+    "cell_ignores_activation": "the activation argument was ignored: with",
+    "yt_pred_without_softmax": "yt_pred is the raw score Wya",
+    "loop_not_from_a0": "the loop does not start from",
+    "state_not_carried": "every step uses a0 as the",
+    "forward_ignores_activation": "rnn_forward ignores its activation argument: pass",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message): tests/test_visible_tests.py checks that the visible tests

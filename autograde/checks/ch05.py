@@ -25,6 +25,20 @@ MISTAKES = {
     "count_without_ba": ("parameter_count", "count = n_a * (n_a + n_x) + n_a", "count = n_a * (n_a + n_x)"),
     "count_without_waa": ("parameter_count", "n_a * (n_a + n_x)", "n_a * n_x"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "wax_before_waa": "you put Wax before Waa: Wa",
+    "waa_from_the_end": "you took the last n_a columns",
+    "cut_after_n_x": "you cut Wa after n_x columns.",
+    "xt_on_top": "you put xt on top: the",
+    "compact_stack_order": "the state and the input are",
+    "compact_bias_left_out": "the bias ba was left out",
+    "compact_y_from_a_prev": "yt_pred was computed from a_prev instead",
+    "compact_ignores_activation": "the activation argument was ignored: with",
+    "count_without_ba": "the bias ba was left out",
+    "count_without_waa": "Waa was left out: Wa =",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -53,6 +53,39 @@ MISTAKES = {
     "clip_in_place": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, -max_value, max_value, out=g)"),
     "rescale_small_gradients": ("clip_by_global_norm", "if global_norm <= max_norm:", "if global_norm < 0:"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "derivative_at_a_prev": "the derivative of the activation was taken",
+    "no_activation_derivative": "the derivative of the activation was left",
+    "dba_not_summed": "dba was not summed over the",
+    "dwaa_with_a_next": "dWaa used a_next, this step's new",
+    "dwaa_transposed": "dWaa is transposed (a_prev @ dz.T):",
+    "da_prev_without_transpose": "da_prev used Waa instead of its",
+    "forgot_output_gradient": "the output gradient da[:, :, t]",
+    "forgot_next_step_gradient": "the gradient from the next step",
+    "overwrote_dwaa": "the parameter gradients were overwritten at",
+    "loop_forwards": "the loop runs forwards in time.",
+    "backward_ignores_activation": "rnn_backward ignores its activation argument: pass",
+    "loss_averaged_over_time": "you averaged over every entry (np.mean):",
+    "loss_summed_over_batch": "you summed over the batch as",
+    "loss_mask_ignored": "the mask was ignored: the loss",
+    "loss_not_clipped": "y_hat was not clipped: log(0) is",
+    "output_gradient_not_averaged": "the output gradient was not divided",
+    "sigmoid_derivative_twice": "the sigmoid's derivative was applied on",
+    "dwya_last_step_only": "dWya was overwritten at every step",
+    "gradient_mask_ignored": "the mask was ignored in the",
+    "gradients_ignore_activation": "the activation argument was not passed",
+    "ce_gradient_not_averaged": "dscores was not divided by m:",
+    "ce_gradient_sign": "dscores has the wrong sign: it",
+    "ce_overflow": "np.exp overflowed: subtract each column's maximum",
+    "forward_difference": "you used a one-sided (forward) difference,",
+    "divided_by_eps": "you divided by eps instead of",
+    "no_denominator": "you returned the absolute error ||analytic",
+    "clip_kills_negatives": "entries between -max_value and 0 were",
+    "clip_in_place": "the arrays were clipped in place",
+    "rescale_small_gradients": "gradients were rescaled although their global",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -30,6 +30,23 @@ MISTAKES = {
     "encoder_ignores_activation": ("encoder_decoder_forward", "a_t, encoder_parameters, activation)",
                                    "a_t, encoder_parameters)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "translation_as_many_to_many": "the shape of this task was misread: a translation",
+    "captioning_as_one_to_one": "the shape of this task was misread: a single",
+    "many_to_one_not_from_a0": "the loop does not start from",
+    "many_to_one_first_step_only": "only the first time step was",
+    "many_to_one_state_not_carried": "every step started again from a0:",
+    "many_to_one_ignores_activation": "it was not passed on to",
+    "many_to_one_reads_padding": "the padding was read: with lengths,",
+    "output_not_fed_back": "the output is not fed back:",
+    "probabilities_fed_back": "the probabilities y_hat<t> were fed back",
+    "one_to_many_ignores_activation": "it was not passed on to",
+    "decoder_ignores_encoder": "the decoder does not start from",
+    "decoder_runs_t_x_steps": "the decoder ran for T_x =",
+    "encoder_ignores_activation": "the encoder ignores the activation argument:",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).

@@ -71,6 +71,19 @@ MISTAKES = {
     "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
 }
 
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "targets_not_shifted": "the targets are not shifted by",
+    "eos_missing_from_targets": "<EOS> is missing from the targets:",
+    "loss_averaged_over_time": "the loss was averaged over the",
+    "loss_sign_flipped": "the sign is flipped: the loss",
+    "softmax_jacobian_times_error": "the gradient went through softmax's Jacobian",
+    "sigmoid_derivative_times_error": "the error was multiplied by y_hat",
+    "gradient_in_place": "y_hat was changed in place (dz",
+    "dwya_overwritten": "dWya was overwritten at each step",
+    "dby_overwritten": "dby was overwritten at each step",
+}
+
 # mistake -> what the chapter's visible tests say about it (tests/test_visible_tests.py)
 VISIBLE_TESTS_SAY = {
     "targets_not_shifted": r"shifted by one step",
