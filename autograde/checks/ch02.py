@@ -22,6 +22,10 @@ MISTAKES = {
     "padding_in_front": ("pad_batch", "X[:, i, :T_i] = seq", "X[:, i, T_max - T_i:] = seq"),
     "pad_value_ignored": ("pad_batch", "np.full((n_x, m, T_max), pad_value, dtype=float)", "np.zeros((n_x, m, T_max))"),
     "mask_all_ones": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.ones((m, T_max))"),
+    "labels_without_int_dtype": ("name_labels", "np.array(labels, dtype=int)", "np.array(labels)"),
+    "pad_without_float_dtype": ("pad_batch", "np.full((n_x, m, T_max), pad_value, dtype=float)",
+                                "np.full((n_x, m, T_max), pad_value)"),
+    "mask_as_booleans": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.zeros((m, T_max), dtype=bool)"),
 }
 # name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
 DIAGNOSES_SAY = {
@@ -170,8 +174,10 @@ def check_name_labels(name_labels):
             fail(f"{shown} has shape ({T_x},).", looks_like=f"you returned a flat array: labels are a sequence with "
                  f"one row and one column per time step, shape (1, T_x) = (1, {T_x}).")
         got = expect_array(got, (1, T_x), shown)
-        if T_x and not np.issubdtype(got.dtype, np.integer):
-            fail(f"{shown} holds {got.dtype} values: labels are the integers 0 and 1 (use dtype=int).")
+        if not np.issubdtype(got.dtype, np.integer):
+            fail(f"{shown} holds {got.dtype} values.", mistake="labels_without_int_dtype", looks_like=(
+                "the labels are not integers: the docstring asks for an array of int, even for an empty sentence "
+                "(np.array([]) holds floats), so give the dtype: np.array(labels, dtype=int)."))
         if np.array_equal(got, expected):
             continue
         row = [int(v) for v in got[0]]
@@ -280,14 +286,17 @@ def check_sequence_lengths(sequence_lengths):
 
 # ---------------------------------------------------------------- pad_batch
 # (n_x, lengths, pad_value): padding with a non-zero value, m = 1, T = 1, an empty sequence, all empty
+# and integer sequences padded with an int (ints are numbers the docstring allows; X holds floats)
 PAD_CASES = [(2, [3, 1, 4], 0.0), (3, [2, 5, 0], -1.5), (1, [6], 7.0), (4, [1, 1], 2.0), (2, [1, 3], None),
-             (3, [0, 0, 0], 9.0), (2, [5, 2, 3, 1], 0.25)]
+             (3, [0, 0, 0], 9.0), (2, [5, 2, 3, 1], 0.25), (2, [2, 4, 1], -1)]
 
 
 def check_pad_batch(pad_batch):
     fn = isolate(pad_batch, sequence_lengths=ref.sequence_lengths)
     for seed, (n_x, lengths, pad_value) in enumerate(PAD_CASES):
         seqs = _ragged(np.random.default_rng(600 + seed), n_x, lengths)
+        if isinstance(pad_value, int):
+            seqs = [np.round(10 * seq).astype(int) for seq in seqs]
         m, T_max = len(seqs), max(lengths)
         kwargs = {} if pad_value is None else {"pad_value": pad_value}
         where = f"pad_batch of sequences of shapes {[s.shape for s in seqs]}" + (f" with pad_value={pad_value}" if kwargs else "")
@@ -300,6 +309,14 @@ def check_pad_batch(pad_batch):
                  f"shape (m, T_max) = ({m}, {T_max}).")
         X = expect_array(X, (n_x, m, T_max), f"X ({where})")
         mask = expect_array(mask, (m, T_max), f"mask ({where})")
+        if not np.issubdtype(mask.dtype, np.floating):
+            fail(f"{where}: mask holds {mask.dtype} values.", mistake="mask_as_booleans", looks_like=(
+                "the mask is not made of floats: the docstring asks for 1.0 and 0.0 (a mask of booleans or ints "
+                "cannot weigh a loss the same way); build it with np.zeros((m, T_max)) and set 1.0."))
+        if not np.issubdtype(X.dtype, np.floating):
+            fail(f"{where}: X holds {X.dtype} values.", mistake="pad_without_float_dtype", looks_like=(
+                "X is not an array of floats: with integer sequences and an integer pad_value, np.full keeps "
+                "ints; the docstring asks for floats, so give dtype=float."))
         e_X, e_mask = ref.pad_batch(seqs, **kwargs)
         if not close(mask, e_mask):
             if close(mask, np.ones_like(e_mask)):

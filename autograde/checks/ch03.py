@@ -29,6 +29,9 @@ MISTAKES = {
     "padding_as_unk": ("one_hot_batch", "x[:, i, : len(indices)] = one_hot_sentence(indices, V)",
                        "x[:, i, :] = one_hot_sentence(list(indices) + [0] * (T_max - len(indices)), V)"),
     "batch_axes_swapped": ("one_hot_batch", "return x", "return x.transpose(1, 0, 2)"),
+    "sentence_int_dtype": ("one_hot_sentence", "X = np.zeros((V, len(indices)))",
+                           "X = np.zeros((V, len(indices)), dtype=int)"),
+    "batch_int_dtype": ("one_hot_batch", "x = np.zeros((V, m, T_max))", "x = np.zeros((V, m, T_max), dtype=int)"),
 }
 # name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
 DIAGNOSES_SAY = {
@@ -289,6 +292,10 @@ def check_one_hot_sentence(one_hot_sentence):
             fail(f"{where} has shape ({T}, {V}).", looks_like=f"rows and columns are swapped: one row per word of the "
                  f"vocabulary and one column per time step, shape (V, T_x) = ({V}, {T}).")
         got = expect_array(got, (V, T), where)
+        if not np.issubdtype(got.dtype, np.floating):
+            fail(f"{where} holds {got.dtype} values.", mistake="sentence_int_dtype", looks_like=(
+                "the one-hot columns are not floats: like one_hot, one_hot_sentence holds the floats 0.0 and 1.0 "
+                "(np.zeros((V, T_x)) without a dtype)."))
         expected = ref.one_hot_sentence(indices, V)
         if close(got, expected):
             continue
@@ -318,6 +325,10 @@ def check_one_hot_batch(one_hot_batch):
                     fail(f"{where} has shape {got.shape}.", looks_like=f"the axes are in the wrong order ({order}): "
                          f"the course's layout is (V, m, T_max) = {(V, m, T_max)}, vocabulary, then examples, then time.")
         got = expect_array(got, (V, m, T_max), where)
+        if not np.issubdtype(got.dtype, np.floating):
+            fail(f"{where} holds {got.dtype} values.", mistake="batch_int_dtype", looks_like=(
+                "the batch is not made of floats: it holds the floats 0.0 and 1.0 (np.zeros((V, m, T_max)) "
+                "without a dtype)."))
         if close(got, expected):
             continue
         padded_unk = expected.copy()

@@ -52,6 +52,12 @@ MISTAKES = {
     "clip_kills_negatives": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, 0, max_value)"),
     "clip_in_place": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, -max_value, max_value, out=g)"),
     "rescale_small_gradients": ("clip_by_global_norm", "if global_norm <= max_norm:", "if global_norm < 0:"),
+    "gradients_extra_keys": ("rnn_loss_and_gradients", 'gradients = {"dWaa": back["dWaa"]',
+                             'gradients = {**back, "dWaa": back["dWaa"]'),
+    "ce_log_of_softmax": ("softmax_cross_entropy",
+                          "log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))",
+                          "log_probs = np.log(np.exp(shifted) / np.sum(np.exp(shifted), axis=0, keepdims=True))"),
+    "gradient_keeps_int": ("numerical_gradient", "point = np.array(theta, dtype=float)", "point = np.array(theta)"),
 }
 # name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
 DIAGNOSES_SAY = {

@@ -69,6 +69,8 @@ MISTAKES = {
     "temperature_multiplies_logits": ("sample", "softmax(z / temperature)", "softmax(z * temperature)"),
     "temperature_ignored": ("sample", "softmax(z / temperature)", "softmax(z)"),
     "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
+    "lm_gradients_extra_keys": ("lm_loss_and_gradients", 'gradients = {"dWaa": back["dWaa"]',
+                                'gradients = {**back, "dWaa": back["dWaa"]'),
 }
 
 # name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
