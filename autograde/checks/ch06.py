@@ -159,12 +159,21 @@ def _fd_error(f, theta, analytic, eps=1e-5):
     return ref.relative_error(np.asarray(analytic, dtype=float), numeric)
 
 
-def _expect_dict(out, keys, name):
+def _expect_dict(out, keys, name, extra: str | None = None):
+    """``out`` as a dict holding ``keys``; ``extra``: the name of the mistake of returning
+    more keys than these (when the docstring gives exactly these keys)."""
     if not isinstance(out, dict):
         fail(f"{name} should return a dict of gradients with the keys {', '.join(keys)}; got {type(out).__name__}.")
     missing = [k for k in keys if k not in out]
     if missing:
         fail(f"{name} returned a dict without {', '.join(missing)}: it should hold {', '.join(keys)}.")
+    if extra is not None and set(out) != set(keys):
+        more = sorted(str(k) for k in set(out) - set(keys))
+        fail(f"{name} returned a dict with more keys than {', '.join(keys)} (also {', '.join(more)}).",
+             mistake=extra, looks_like=(
+                 "the gradients dict holds more than one gradient per parameter: the next steps (clipping, the "
+                 "update parameters[name] - learning_rate * gradients['d' + name]) go over its keys, and an extra "
+                 "one such as da0 breaks them. Return exactly dWaa, dWax, dba, dWya and dby."))
     return out
 
 
@@ -453,7 +462,7 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
                          looks_like="the activation argument was not passed on to rnn_forward.")
                 fail(f"the loss {where} is {loss:.6f}, expected {expected_loss:.6f}: it should be "
                      "binary_cross_entropy(y_hat, y, mask) of the forward pass's y_hat.")
-            grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients")
+            grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients", extra="gradients_extra_keys")
             for key in PARAM_KEYS:
                 shape = p[key[1:]].shape
                 got = grads[key]
@@ -505,9 +514,15 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
         where = f"(scores of shape {shape}" + (", up to about 1000)" if k == len(cases) - 1 else ")")
         if (isinstance(loss, (numbers.Real, np.ndarray)) and np.size(loss) == 1 and not np.isfinite(loss)) or (
                 isinstance(dscores, np.ndarray) and dscores.dtype.kind == "f" and not np.all(np.isfinite(dscores))):
-            fail(f"softmax_cross_entropy gives inf or nan {where}.", looks_like="np.exp overflowed: subtract each "
-                 "column's maximum from the scores before np.exp, and take the log-softmax as "
-                 "(z - max) - log(sum(exp(z - max))).")
+            e_loss, e_d = ref.softmax_cross_entropy(scores, y)
+            if isinstance(dscores, np.ndarray) and dscores.shape == e_d.shape and close(dscores, e_d):
+                fail(f"softmax_cross_entropy gives an infinite loss {where}, though dscores is right.",
+                     mistake="ce_log_of_softmax", looks_like="the loss took the log of the softmax "
+                     "probabilities: a probability that underflows to 0 (a true class far below the best score) "
+                     "gives log(0) = -inf. Take the log-softmax directly, (z - max) - log(sum(exp(z - max))).")
+            fail(f"softmax_cross_entropy gives inf or nan {where}.", mistake="ce_overflow",
+                 looks_like="np.exp overflowed: subtract each column's maximum from the scores before np.exp, and "
+                 "take the log-softmax as (z - max) - log(sum(exp(z - max))).")
         loss = _scalar(loss, "the loss")
         expect_array(dscores, shape, f"dscores {where}")
         e_loss, e_d = ref.softmax_cross_entropy(scores, y)
@@ -518,9 +533,8 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
                                 ("you averaged over every entry: sum everything, then divide by m = scores.shape[1].",
                                  e_loss * m / y.size)]:
                 if np.isclose(loss, value, rtol=1e-7):
-                    fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}.", looks_like=text)
-            fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}: -(1/m) * sum of y * log(softmax(scores)), "
-                 "the softmax over axis 0.")
+                    fail(f"the loss {where} is wrong.", looks_like=text)
+            fail(f"the loss {where} is wrong: -(1/m) * sum of y * log(softmax(scores)), the softmax over axis 0.")
         if not close(dscores, e_d):
             probs = e_d * m + y
             diagnose(dscores, e_d, [
@@ -541,6 +555,8 @@ def _test_functions(rng):
     yield (lambda th: float(np.exp(0.3 * th).sum() * np.sum(th ** 2))), rng.standard_normal((2, 3)), 1e-4
     yield (lambda th: float(th.ravel() @ A @ th.ravel() + np.sum(th ** 4))), rng.standard_normal((3, 2)), 1e-3
     yield (lambda th: float(np.tanh(th).sum() + (th ** 2).sum())), rng.standard_normal((5, 1)), None
+    # an integer point (theta "of any shape", its entries numbers): the nudges must not be rounded away
+    yield (lambda th: float(np.sum(th ** 3) / 3 + np.sum(np.sin(2 * th)))), np.array([[1, -2], [3, 0]]), 1e-3
 
 
 def _fd_variants(f, theta, eps):
@@ -572,6 +588,12 @@ def check_numerical_gradient(numerical_gradient):
             got = call(numerical_gradient, "numerical_gradient", f, theta, **kwargs)
         expect_array(got, theta.shape, f"the numerical gradient (theta of shape {theta.shape})")
         expected = ref.numerical_gradient(f, theta, used)
+        if theta.dtype.kind == "i" and not close(got, expected, rtol=1e-6, atol=1e-9) and (
+                got.dtype.kind in "iu" or close(got, np.zeros(theta.shape))):
+            fail(f"the numerical gradient at an integer theta ({theta.tolist()}) is wrong.",
+                 mistake="gradient_keeps_int", looks_like="the nudged copy of theta kept its integer dtype, so "
+                 "theta + eps was rounded back to theta and every difference was 0. Copy it as floats: "
+                 "np.array(theta, dtype=float).")
         if not close(got, expected, rtol=1e-6, atol=1e-9):
             diagnose(got, expected, _fd_variants(f, theta, used), f"the numerical gradient (eps={used})")
 

@@ -316,6 +316,11 @@ def check_lm_loss_and_gradients(lm_loss_and_gradients):
         loss = expect_float(loss, "lm_loss_and_gradients (its loss)")
         if not isinstance(grads, dict) or any(k not in grads for k in KEYS):
             fail(f"the gradients should be a dict with the keys {', '.join(KEYS)}.")
+        if set(grads) != set(KEYS):
+            fail(f"the gradients dict has more keys than {', '.join(KEYS)}.", mistake="lm_gradients_extra_keys",
+                 looks_like="the gradients dict holds more than the five parameter gradients (da0 from rnn_backward, "
+                 "say): optimize_step updates every parameter with gradients['d' + name] and clips every entry, so "
+                 "return exactly dWaa, dWax, dba, dWya and dby.")
         for key, name in zip(KEYS, PARAMS):
             expect_array(grads[key], p[name].shape, key)
         expect_array(a_last, (n_a, 1), "a_last")
