@@ -69,7 +69,7 @@ def test_each_mistake_gets_its_own_name_and_no_other(chapter, mistake):
     with pytest.raises(CheckFailed) as err, loopback(ns) as window:
         run(module, exercise, window.learner(exercise))
     assert err.value.mistake == mistake, (err.value.mistake, err.value.candidates, str(err.value))
-    assert err.value.diagnosis and err.value.diagnosis in str(err.value)
+    assert err.value.diagnosis
 
 
 def test_two_mistakes_that_both_fit_are_not_told_apart():

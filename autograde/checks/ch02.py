@@ -121,7 +121,7 @@ def check_tokenize(tokenize):
         expected = ref.tokenize(sentence)
         if got == expected:
             continue
-        shown = f"tokenize({sentence!r}) gave {got}, expected {expected}."
+        shown = f"tokenize({sentence!r}) gave {got}."
         if not all(isinstance(t, str) for t in got):
             fail(f"tokenize should return a list of str. {shown}")
         if "" in got:
@@ -183,11 +183,11 @@ def check_name_labels(name_labels):
         row = [int(v) for v in got[0]]
         for why, wrong in _label_mistakes(tokens, names):
             if row == wrong:
-                fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"{why}")
+                fail(f"{shown} gave {row}.", looks_like=f"{why}")
         if T_x > 1 and (row[1:] == expected[0, :-1].tolist() or row[:-1] == expected[0, 1:].tolist()):
-            fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like="the labels are shifted by one "
+            fail(f"{shown} gave {row}.", looks_like="the labels are shifted by one "
                  "position: label t goes with token t.")
-        fail(f"{shown} gave {row}, expected {expected[0].tolist()}: y<t> is 1 exactly when token x<t> is in names.")
+        fail(f"{shown} gave {row}: y<t> is 1 exactly when token x<t> is in names.")
 
 
 # ---------------------------------------------------------------- get_step
@@ -276,12 +276,12 @@ def check_sequence_lengths(sequence_lengths):
         if got.tolist() == lengths:
             continue
         if got.tolist() == [n_x] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"you used len(seq), which counts the "
+            fail(f"{where} gave {got.tolist()}.", looks_like=f"you used len(seq), which counts the "
                  f"rows of an array (n_x = {n_x}); the time steps are its columns, seq.shape[1].")
         if got.tolist() == [lengths[0]] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like="every sequence got the length of "
+            fail(f"{where} gave {got.tolist()}.", looks_like="every sequence got the length of "
                  "the first: measure each one.")
-        fail(f"{where} gave {got.tolist()}, expected {lengths}: T_x^(i) is the number of columns of sequence i.")
+        fail(f"{where} gave {got.tolist()}: T_x^(i) is the number of columns of sequence i.")
 
 
 # ---------------------------------------------------------------- pad_batch
@@ -326,7 +326,7 @@ def check_pad_batch(pad_batch):
                 fail(f"{where}: the mask is reversed.", looks_like="it marks the padding at the start: the real steps "
                      "come first, then the padding.")
             fail(f"{where}: the mask is wrong: mask[i - 1, t - 1] is 1.0 when t <= T_x^(i), else 0.0.\n"
-                 f"expected\n{e_mask}\ngot\n{mask}")
+                 f"got\n{mask}")
         if close(X, e_X):
             continue
         front = np.full_like(e_X, 0.0 if pad_value is None else pad_value)

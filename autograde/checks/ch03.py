@@ -132,7 +132,7 @@ def check_build_vocabulary(build_vocabulary):
             fail(f"{where} should return a list of str, got {type(got).__name__}.")
         if got == expected:
             continue
-        shown = f"{where} gave {got}, expected {expected}."
+        shown = f"{where} gave {got}."
         eff = 10000 if size is None else size
         fits = [why for why, wrong in _vocab_mistakes(sentences, eff) if got == wrong]
         if not fits and len(set(got)) != len(got):
@@ -170,7 +170,7 @@ def check_word_to_index(word_to_index):
         if got == {w: k + 1 for k, w in enumerate(vocab)}:
             fail(f"{where} is wrong.", looks_like="you counted from 1: the index of a word is its position in the list, "
                  "counted from 0 as in numpy, so \"<UNK>\" is 0.")
-        fail(f"{where} gave {got}, expected {expected}: index[vocab[k]] should be k.")
+        fail(f"{where} gave {got}: index[vocab[k]] should be k.")
 
 
 # ---------------------------------------------------------------- encode
@@ -211,13 +211,13 @@ def check_encode(encode):
             continue
         known = [index[t] for t in tokens if t in index]
         if got == known:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like="unknown words were left out: each one becomes "
+            fail(f"{where} gave {got}.", looks_like="unknown words were left out: each one becomes "
                  "the index of \"<UNK>\", so the result has one index per token.")
         for bad in (-1, len(index)):
             if got == [index.get(t, bad) for t in tokens]:
-                fail(f"{where} gave {got}, expected {expected}.", looks_like=f"unknown words got the index {bad}: they get "
+                fail(f"{where} gave {got}.", looks_like=f"unknown words got the index {bad}: they get "
                      f"the index of \"<UNK>\", index['<UNK>'].")
-        fail(f"{where} gave {got}, expected {expected}: each token gets index[token], or index['<UNK>'] if it is not there.")
+        fail(f"{where} gave {got}: each token gets index[token], or index['<UNK>'] if it is not there.")
 
 
 # ---------------------------------------------------------------- decode
@@ -236,9 +236,9 @@ def check_decode(decode):
         if got == expected:
             continue
         if got == [vocab[k - 1] for k in indices]:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like="the indices were shifted by one: index k is "
+            fail(f"{where} gave {got}.", looks_like="the indices were shifted by one: index k is "
                  "vocab[k], counted from 0.")
-        fail(f"{where} gave {got}, expected {expected}: word t is vocab[indices[t - 1]].")
+        fail(f"{where} gave {got}: word t is vocab[indices[t - 1]].")
 
 
 # ---------------------------------------------------------------- one_hot

@@ -201,6 +201,6 @@ def check_parameter_count(parameter_count):
         if got != expected:
             for explanation, wrong in _count_mistakes(n_x, n_a, n_y):
                 if got == wrong:
-                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}.", looks_like=f"{explanation}")
-            fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}. Count the entries of Wa "
+                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}.", looks_like=f"{explanation}")
+            fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}. Count the entries of Wa "
                  "(n_a, n_a + n_x), ba (n_a, 1), Wy (n_y, n_a) and by (n_y, 1).")

@@ -187,7 +187,7 @@ def check_encode_name(encode_name):
             if np.array_equal(targets, [eos] + chars):
                 fail(f"targets {where} is wrong.", looks_like="<EOS> was put first instead of last: the targets are "
                      "the name's characters, then <EOS>.")
-            fail(f"targets {where} is {targets.tolist()}, expected {e_t.tolist()}: the indices of the name's "
+            fail(f"targets {where} is {targets.tolist()}: the indices of the name's "
                  "characters, then the index of '\\n'.")
         if not np.array_equal(x, e_x):
             same_step = np.stack([_one_hot(V, i) for i in e_t], axis=1)[:, None, :]
@@ -229,8 +229,8 @@ def check_cross_entropy(cross_entropy):
         ]
         for text, value in wrong:
             if np.isclose(got, value, rtol=1e-7):
-                fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g}.", looks_like=text)
-        fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g} (V={V}, T_x={T_x}): it should be "
+                fail(f"cross_entropy gives {got:.6g}.", looks_like=text)
+        fail(f"cross_entropy gives {got:.6g} (V={V}, T_x={T_x}): it should be "
              "-sum over t of log(y_hat[targets[t], 0, t]).")
 
 
@@ -327,7 +327,7 @@ def check_lm_loss_and_gradients(lm_loss_and_gradients):
         e_loss, e_grads, e_last = ref.lm_loss_and_gradients(x, targets, a0, p)
         where = f"(V={V}, n_a={n_a}, T_x={T_x})"
         if not np.isclose(loss, e_loss, rtol=1e-7):
-            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: run rnn_forward on x from a0 and pass "
+            fail(f"the loss {where} is {loss:.6g}: run rnn_forward on x from a0 and pass "
                  "its y_hat to cross_entropy.")
         if not close(a_last, e_last):
             a, _, _ = ref.rnn_forward(x, a0, p)
