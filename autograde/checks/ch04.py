@@ -9,6 +9,7 @@ from autograde.checks import (
     Mistake,
     call,
     close,
+    common,
     decide,
     diagnose,
     expect_array,
@@ -77,20 +78,11 @@ SIZES = [(3, 5, 2, 4, 6), (4, 3, 6, 1, 5), (2, 4, 3, 5, 1)]
 
 
 def _params(rng, n_x, n_a, n_y):
-    return {
-        "Waa": rng.standard_normal((n_a, n_a)) * 0.8,
-        "Wax": rng.standard_normal((n_a, n_x)),
-        "Wya": rng.standard_normal((n_y, n_a)),
-        "ba": rng.standard_normal((n_a, 1)),
-        "by": rng.standard_normal((n_y, 1)),
-    }
+    return common.rnn_parameters(rng, n_x, n_a, n_y, waa=0.8, ba=1.0, by=1.0)
 
 
 def _cases():
-    for seed in SEEDS:
-        rng = np.random.default_rng(1000 + seed)
-        n_x, n_a, n_y, m, T_x = SIZES[seed % len(SIZES)]
-        yield rng, (n_x, n_a, n_y, m, T_x)
+    return common.cases(1000, SIZES, len(SEEDS))
 
 
 # ---------------------------------------------------------------- softmax
@@ -184,7 +176,7 @@ def _cell_mistakes(xt, a_prev, p, activation):
 
 def check_rnn_cell_forward(rnn_cell_forward):
     fn = isolate(rnn_cell_forward, softmax=ref.softmax)
-    for activation in ("tanh", "relu"):
+    for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
             p = _params(rng, n_x, n_a, n_y)
             xt = rng.standard_normal((n_x, m))
@@ -239,7 +231,7 @@ def _forward_mistakes(x, a0, p, activation):
 
 def check_rnn_forward(rnn_forward):
     fn = isolate(rnn_forward, rnn_cell_forward=ref.rnn_cell_forward, softmax=ref.softmax)
-    for activation in ("tanh", "relu"):
+    for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
             p = _params(rng, n_x, n_a, n_y)
             x = rng.standard_normal((n_x, m, T_x))

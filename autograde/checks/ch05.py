@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate
+from autograde.checks import SEEDS, call, close, common, diagnose, expect_array, fail, isolate
 from autograde.checks.ch04 import verify_cell_step
 from solutions import ch04 as ref04
 from solutions import ch05 as ref
@@ -60,13 +60,10 @@ SIZES = [(5, 3, 2, 4), (7, 4, 3, 1), (2, 6, 5, 3)]
 
 
 def _cases():
-    for seed in SEEDS:
-        rng = np.random.default_rng(2000 + seed)
-        yield rng, SIZES[seed % len(SIZES)]
+    return common.cases(2000, SIZES, len(SEEDS))
 
 
-def _relu(v):
-    return np.maximum(v, 0)
+_relu = common.relu
 
 
 # ---------------------------------------------------------------- stack_weights
@@ -156,7 +153,7 @@ def _compact_mistakes(xt, a_prev, p, activation):
 
 def check_rnn_cell_forward_compact(rnn_cell_forward_compact):
     fn = isolate(rnn_cell_forward_compact, stack_state_input=ref.stack_state_input, softmax=ref04.softmax)
-    for activation in ("tanh", "relu"):
+    for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m) in _cases():
             p = _compact_params(rng, n_x, n_a, n_y)
             xt = rng.standard_normal((n_x, m))

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
+from autograde.checks import call, close, common, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
 from solutions import ch04 as ref04
 from solutions import ch06 as ref
 
@@ -129,28 +129,20 @@ VISIBLE_TESTS_SAY = {
 
 # (n_x, n_a, n_y, m, T_x): distinct sizes, T_x of 1, 2 and 7, m = 1 and more
 SIZES = [(3, 5, 2, 4, 7), (4, 3, 1, 1, 2), (2, 4, 3, 3, 1), (5, 2, 1, 1, 7), (3, 4, 2, 5, 2)]
-ACTIVATIONS = ("tanh", "relu")
+ACTIVATIONS = common.ACTIVATIONS
 EXPECTED_REL_ERROR = 1e-7  # a correct gradient gives about 1e-10 here (see the chapter)
 
 
 def _cases():
-    for k, sizes in enumerate(SIZES):
-        yield np.random.default_rng(3000 + k), sizes
+    return common.cases(3000, SIZES)
 
 
 def _params(rng, n_x, n_a, n_y):
-    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.7, "Wax": rng.standard_normal((n_a, n_x)),
-            "ba": rng.standard_normal((n_a, 1)) * 0.5, "Wya": rng.standard_normal((n_y, n_a)),
-            "by": rng.standard_normal((n_y, 1)) * 0.5}
+    return common.rnn_parameters(rng, n_x, n_a, n_y, waa=0.7)
 
 
-def _kwargs(activation):
-    return {} if activation == "tanh" else {"activation": activation}
-
-
-def _gprime(a_out, activation):
-    """g'(z) written with g's output, for the activations of the course."""
-    return 1 - a_out ** 2 if activation == "tanh" else (a_out > 0).astype(float)
+_kwargs = common.activation_kwargs
+_gprime = common.g_prime
 
 
 def _fd_error(f, theta, analytic, eps=1e-5):
@@ -386,7 +378,7 @@ def check_binary_cross_entropy(binary_cross_entropy):
 
 
 # ---------------------------------------------------------------- rnn_loss_and_gradients
-PARAM_KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
+PARAM_KEYS = common.GRADIENT_KEYS
 
 
 def _full(x, y, a0, p, activation, mask=None, mode="right"):

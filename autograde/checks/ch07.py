@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.checks import call, close, diagnose, expect_array, fail, isolate
+from autograde.checks import call, close, common, diagnose, expect_array, fail, isolate
 from solutions import ch07 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -66,19 +66,12 @@ VISIBLE_TESTS_SAY = {
     "encoder_ignores_activation": r"Pass activation on to both RNNs",
 }
 
-ACTIVATIONS = ("tanh", "relu")
-
-
-def _kwargs(activation):
-    return {} if activation == "tanh" else {"activation": activation}
+ACTIVATIONS = common.ACTIVATIONS
+_kwargs = common.activation_kwargs
 
 
 def _rnn(rng, n_in, n_a, n_y=None, scale=1.0):
-    p = {"Waa": rng.standard_normal((n_a, n_a)) * 0.8 * scale, "Wax": rng.standard_normal((n_a, n_in)) * scale,
-         "ba": rng.standard_normal((n_a, 1)) * 0.5}
-    if n_y is not None:
-        p.update({"Wya": rng.standard_normal((n_y, n_a)) * 2.0, "by": rng.standard_normal((n_y, 1))})
-    return p
+    return common.rnn_parameters(rng, n_in, n_a, n_y, waa=0.8 * scale, wax=scale, wya=2.0, by=1.0)
 
 
 # ---------------------------------------------------------------- architectures

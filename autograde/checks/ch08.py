@@ -18,6 +18,7 @@ from autograde.checks import (
     Mistake,
     call,
     close,
+    common,
     decide,
     diagnose,
     expect_array,
@@ -106,8 +107,8 @@ VISIBLE_TESTS_SAY = {
     "temperature_divides_unnormalised": r"LOGITS",
 }
 
-KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
-PARAMS = ("Waa", "Wax", "ba", "Wya", "by")
+KEYS = common.GRADIENT_KEYS
+PARAMS = common.PARAMETER_NAMES
 LETTERS = "AbcdeFghIjk"
 
 
@@ -125,9 +126,7 @@ def _name(rng, char_to_ix, length):
 
 
 def _params(rng, V, n_a, scale=1.0):
-    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.6 * scale, "Wax": rng.standard_normal((n_a, V)) * scale,
-            "ba": rng.standard_normal((n_a, 1)) * 0.3, "Wya": rng.standard_normal((V, n_a)) * scale,
-            "by": rng.standard_normal((V, 1)) * 0.5}
+    return common.rnn_parameters(rng, V, n_a, V, waa=0.6 * scale, wax=scale, ba=0.3, wya=scale)
 
 
 def _probabilities(rng, V, T_x):
@@ -142,8 +141,7 @@ SIZES = [(5, 4, 3), (7, 3, 1), (6, 5, 8), (9, 6, 5), (5, 3, 2)]
 
 
 def _cases(base):
-    for k, sizes in enumerate(SIZES):
-        yield np.random.default_rng(base + k), sizes
+    return common.cases(base, SIZES)
 
 
 def _int_array(value, shape, what):
