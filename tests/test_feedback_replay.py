@@ -114,3 +114,20 @@ def test_chapter_8_sampler_feedback_gives_no_name_to_copy():
     before = int(re.search(r"(\d+) of \d+ cases differ", said)[1])
     after = int(re.search(r"(\d+) of \d+ cases differ", str(err.value))[1])
     assert after >= before
+
+
+def test_chapter_7_feedback_names_no_task_and_no_architecture():
+    """Multiple choice: the message says what to revisit, never a task or the right name."""
+    from autograde.checks import ch07
+    from solutions import ch07 as ref07
+
+    right = {t: ch07.WHY[t][1] for t in ref07.TASKS}
+    answers = dict(right)
+    first = ref07.TASKS[0]
+    answers[first] = next(a for a in ref07.ARCHITECTURES if a != right[first])
+    with pytest.raises(CheckFailed) as err, loopback({"architectures": answers}) as window:
+        ch07.check_architectures(window.learner("architectures"))
+    said = str(err.value)
+    assert not any(t in said for t in ref07.TASKS), said
+    assert not any(repr(a) in said or f" {a}" in said for a in ref07.ARCHITECTURES), said
+    assert err.value.diagnosis  # the class report still learns which mistake it was

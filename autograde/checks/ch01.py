@@ -83,6 +83,13 @@ WHY = {
 
 
 def check_sequence_answers(sequence_answers):
+    """Checks the seven yes/no triples (x_is_sequence, y_is_sequence, same_length) against
+    the reference.
+
+    Inputs: the value returned, keys exactly APPLICATIONS, three booleans each. A
+    failure names what to revisit, never which application or field is wrong.
+    Names: translation_same_length, rating_as_sequence, music_input_as_sequence.
+    """
     answers = call(sequence_answers, "sequence_answers")
     if not isinstance(answers, dict):
         fail(f"sequence_answers() should return a dict, got {type(answers).__name__}.")
@@ -133,6 +140,13 @@ def _sizes(seed):
 
 
 def check_dense_parameter_count(dense_parameter_count):
+    """Checks the weight and bias count of the dense network that reads a whole padded
+    sequence against the reference.
+
+    Inputs: six sets of distinct sizes (T_max, n_x, n_h, n_y) between 1 and 39, T_max =
+    1 and n_y = 1 among them; the result must be a whole number.
+    Names: dense_without_biases, dense_one_output_position.
+    """
     for seed in range(6):
         T_max, n_x, n_h, n_y = _sizes(seed)
         got = _count(dense_parameter_count, "dense_parameter_count", T_max, n_x, n_h, n_y)
@@ -158,6 +172,13 @@ def check_dense_parameter_count(dense_parameter_count):
 
 
 def check_rnn_parameter_count(rnn_parameter_count):
+    """Checks the weight and bias count of an RNN (Waa, Wax, ba, Wya, by) against the
+    reference.
+
+    Inputs: six sets of distinct sizes (n_x, n_a, n_y) between 1 and 39, n_y = 1 among
+    them; the result must be a whole number.
+    Names: rnn_without_waa, rnn_without_biases.
+    """
     for seed in range(6):
         _, n_x, n_a, n_y = _sizes(seed)
         got = _count(rnn_parameter_count, "rnn_parameter_count", n_x, n_a, n_y)

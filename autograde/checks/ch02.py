@@ -110,6 +110,12 @@ def _merged_punctuation(sentence):
 
 
 def check_tokenize(tokenize):
+    """Checks tokenize (whitespace and punctuation split, case kept) against the reference.
+
+    Inputs: fixed sentences (tabs, new lines, punctuation, capitals, empty) and 20
+    random ones; the result must be a list of str.
+    Names: split_on_single_space, punctuation_left_attached, tokens_lower_cased.
+    """
     cases = list(TOKENIZE_CASES)
     for seed in SEEDS:
         rng = np.random.default_rng(200 + seed)
@@ -158,6 +164,14 @@ def _label_mistakes(tokens, names):
 
 
 def check_name_labels(name_labels):
+    """Checks name_labels (1 for a token in names, 0 otherwise) against the reference.
+
+    Inputs: an empty sentence, one-word sentences, a lower-cased name, a sentence of the
+    chapter and 15 random ones; shape (1, T_x) and an int dtype, also for the empty
+    sentence.
+    Names: labels_by_substring, labels_ignore_case, labels_flat,
+    labels_without_int_dtype.
+    """
     cases = [([], NAME_SETS[0]), (["Harry"], NAME_SETS[0]), (["harry"], NAME_SETS[0]),
              ("Harry Potter and Hermione Granger invented a new spell".split(), NAME_SETS[0])]
     for seed in SEEDS:
@@ -247,6 +261,12 @@ def _get_step_invalid(get_step, X, i, t):
 
 
 def check_get_step(get_step):
+    """Checks get_step (X^(i)<t> with 1-based indices, as a column) against the reference.
+
+    Inputs: five batches (m = 1 and T_x = 1 included), the corners and a random inside
+    step, then indices 0, negative and past the end, which must raise IndexError.
+    Names: step_zero_accepted, step_math_indices_in_numpy, step_flat.
+    """
     for seed, (n_x, m, T_x) in enumerate(STEP_SIZES):
         rng = np.random.default_rng(400 + seed)
         X = _batch(rng, n_x, m, T_x)
@@ -266,6 +286,13 @@ LENGTH_CASES = [(3, [4, 2, 0, 5]), (2, [7]), (5, [1]), (4, [0, 0]), (1, [3, 1, 2
 
 
 def check_sequence_lengths(sequence_lengths):
+    """Checks sequence_lengths (the number of columns of each sequence) against the
+    reference.
+
+    Inputs: six ragged batches (empty sequences, one sequence, n_x = 1); an int array of
+    shape (m,).
+    Names: lengths_count_rows.
+    """
     for seed, (n_x, lengths) in enumerate(LENGTH_CASES):
         seqs = _ragged(np.random.default_rng(500 + seed), n_x, lengths)
         got = call(sequence_lengths, "sequence_lengths", seqs)
@@ -292,6 +319,14 @@ PAD_CASES = [(2, [3, 1, 4], 0.0), (3, [2, 5, 0], -1.5), (1, [6], 7.0), (4, [1, 1
 
 
 def check_pad_batch(pad_batch):
+    """Checks pad_batch (padding after the real steps, and the mask) against the reference.
+
+    Inputs: seven ragged batches: non-zero pad values, the default, m = 1, empty
+    sequences, all empty, and integer sequences with an int pad_value; X and mask must
+    be float arrays of shapes (n_x, m, T_max) and (m, T_max).
+    Names: padding_in_front, pad_value_ignored, mask_all_ones, pad_without_float_dtype,
+    mask_as_booleans.
+    """
     fn = isolate(pad_batch, sequence_lengths=ref.sequence_lengths)
     for seed, (n_x, lengths, pad_value) in enumerate(PAD_CASES):
         seqs = _ragged(np.random.default_rng(600 + seed), n_x, lengths)

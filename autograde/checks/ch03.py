@@ -114,6 +114,14 @@ def _vocab_mistakes(sentences, size):
 
 
 def check_build_vocabulary(build_vocabulary):
+    """Checks build_vocabulary ("<UNK>" first, then the most frequent words, ties
+    alphabetical) against the reference.
+
+    Inputs: an empty corpus, empty sentences, size 1, "<UNK>" tokens in the corpus, and
+    random corpora with a size that cuts inside the ranking, a larger one and the
+    default.
+    Names: ties_by_first_appearance, size_without_unk, unk_token_counted.
+    """
     cases = [([], 5), ([[]], 3), ([["Hermione"]], None), ([["a", "b", "a"]], 1), ([[UNK, UNK, "x"]], 10)]
     for seed in SEEDS:
         rng = np.random.default_rng(700 + seed)
@@ -155,6 +163,11 @@ def _vocab(rng, V):
 
 
 def check_word_to_index(word_to_index):
+    """Checks word_to_index (word -> position in the vocabulary) against the reference.
+
+    Inputs: vocabularies of 1, 2, 6, 12 and 20 words; a dict.
+    Names: index_from_one, index_reversed.
+    """
     for seed, V in enumerate([1, 2, 6, 12, 20]):
         vocab = _vocab(np.random.default_rng(800 + seed), V)
         got = call(word_to_index, "word_to_index", vocab)
@@ -183,6 +196,12 @@ def _as_index_list(got, what):
 
 
 def check_encode(encode):
+    """Checks encode (a word's index, or that of "<UNK>") against the reference.
+
+    Inputs: five random sentences of 0 to 9 tokens with known and unknown words; a list
+    of int.
+    Names: unknown_words_dropped, unknown_words_crash.
+    """
     cases = []
     for seed in SEEDS:
         rng = np.random.default_rng(900 + seed)
@@ -222,6 +241,11 @@ def check_encode(encode):
 
 # ---------------------------------------------------------------- decode
 def check_decode(decode):
+    """Checks decode (indices back to words) against the reference.
+
+    Inputs: sentences of 0, 1, 4, 7 and 10 indices; a list of str.
+    Names: decode_off_by_one.
+    """
     for seed, T in enumerate([0, 1, 4, 7, 10]):
         rng = np.random.default_rng(1000 + seed)
         vocab = _vocab(rng, 9)
@@ -243,6 +267,12 @@ def check_decode(decode):
 
 # ---------------------------------------------------------------- one_hot
 def check_one_hot(one_hot):
+    """Checks one_hot (a (V, 1) float column with one 1.0) against the reference.
+
+    Inputs: V from 1 to 10000 with the first, last and a random index, then indices out
+    of range, which must raise IndexError.
+    Names: one_hot_flat, one_hot_negative_accepted, one_hot_int_dtype.
+    """
     for seed, V in enumerate([1, 2, 7, 15, 10000]):
         rng = np.random.default_rng(1100 + seed)
         for index in sorted({0, V - 1, int(rng.integers(0, V))}):
@@ -282,6 +312,12 @@ def check_one_hot(one_hot):
 
 # ---------------------------------------------------------------- one_hot_sentence
 def check_one_hot_sentence(one_hot_sentence):
+    """Checks one_hot_sentence (one one-hot column per word) against the reference.
+
+    Inputs: six sentences (empty, one word, V = 1, V = T_x); a float array of shape (V,
+    T_x).
+    Names: sentence_transposed, sentence_int_dtype.
+    """
     fn = isolate(one_hot_sentence, one_hot=ref.one_hot)
     for seed, (V, T) in enumerate([(6, 4), (3, 0), (9, 1), (1, 3), (12, 7), (5, 5)]):
         rng = np.random.default_rng(1200 + seed)
@@ -311,6 +347,12 @@ BATCH_CASES = [(7, [[1, 2, 3], [4], [0, 6]]), (5, [[2, 2]]), (4, [[3], [1], [0]]
 
 
 def check_one_hot_batch(one_hot_batch):
+    """Checks one_hot_batch (a (V, m, T_max) batch, zero columns after each sentence)
+    against the reference.
+
+    Inputs: six batches (an empty sentence, m = 1, equal lengths); a float array.
+    Names: padding_as_unk, batch_axes_swapped, batch_int_dtype.
+    """
     fn = isolate(one_hot_batch, one_hot_sentence=ref.one_hot_sentence, one_hot=ref.one_hot)
     for V, batch in BATCH_CASES:
         m, T_max = len(batch), max(len(s) for s in batch)

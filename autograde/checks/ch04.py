@@ -133,7 +133,8 @@ def check_softmax(softmax):
     and an integer array. Every output must be finite, of the input's shape, and equal the
     reference; the input must not change.
     Names: softmax_wrong_axis, softmax_whole_array, softmax_overflow, softmax_subtracts_mean,
-    softmax_global_max (each only if it reproduces the output on every case).
+    softmax_global_max (each only if it reproduces the output on every case);
+    softmax_in_place (the input changed).
     """
     cases = [rng.standard_normal((n_y + 1, m)) * 3 for rng, (_, _, n_y, m, _) in _cases()] + LARGE_LOGITS
     observed, failing = [], []
@@ -175,6 +176,13 @@ def _cell_mistakes(xt, a_prev, p, activation):
 
 
 def check_rnn_cell_forward(rnn_cell_forward):
+    """Checks rnn_cell_forward (one step: a_next and yt_pred) against the reference.
+
+    Inputs: five random problems per activation (tanh by default, then relu), non-zero
+    a_prev and every parameter non-zero.
+    Names: yt_pred_from_a_prev, bias_left_out, waa_transposed, cell_ignores_activation,
+    yt_pred_without_softmax.
+    """
     fn = isolate(rnn_cell_forward, softmax=ref.softmax)
     for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
@@ -230,6 +238,12 @@ def _forward_mistakes(x, a0, p, activation):
 
 
 def check_rnn_forward(rnn_forward):
+    """Checks rnn_forward (the loop over time from a0) against the reference.
+
+    Inputs: five random problems per activation, a non-zero a0; a, y_pred and one cache
+    per step.
+    Names: loop_not_from_a0, state_not_carried, forward_ignores_activation.
+    """
     fn = isolate(rnn_forward, rnn_cell_forward=ref.rnn_cell_forward, softmax=ref.softmax)
     for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():

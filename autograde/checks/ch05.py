@@ -68,6 +68,11 @@ _relu = common.relu
 
 # ---------------------------------------------------------------- stack_weights
 def check_stack_weights(stack_weights):
+    """Checks stack_weights (Wa = [Waa | Wax]) against the reference.
+
+    Inputs: five random (Waa, Wax) pairs, n_x != n_a.
+    Names: wax_before_waa.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         Waa = rng.standard_normal((n_a, n_a))
         Wax = rng.standard_normal((n_a, n_x))
@@ -86,6 +91,11 @@ def check_stack_weights(stack_weights):
 
 # ---------------------------------------------------------------- unstack_weights
 def check_unstack_weights(unstack_weights):
+    """Checks unstack_weights (Wa cut back into Waa and Wax) against the reference.
+
+    Inputs: five random Wa, n_x != n_a.
+    Names: waa_from_the_end, cut_after_n_x.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         Waa = rng.standard_normal((n_a, n_a))
         Wax = rng.standard_normal((n_a, n_x))
@@ -113,6 +123,12 @@ def check_unstack_weights(unstack_weights):
 
 # ---------------------------------------------------------------- stack_state_input
 def check_stack_state_input(stack_state_input):
+    """Checks stack_state_input ([a_prev; xt] as one column per example) against the
+    reference.
+
+    Inputs: five random pairs, m = 1 included.
+    Names: xt_on_top.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         a_prev = rng.standard_normal((n_a, m))
         xt = rng.standard_normal((n_x, m))
@@ -152,6 +168,13 @@ def _compact_mistakes(xt, a_prev, p, activation):
 
 
 def check_rnn_cell_forward_compact(rnn_cell_forward_compact):
+    """Checks rnn_cell_forward_compact (one step with Wa and the stacked column) against
+    the reference.
+
+    Inputs: five random problems per activation, non-zero a_prev.
+    Names: compact_stack_order, compact_bias_left_out, compact_y_from_a_prev,
+    compact_ignores_activation.
+    """
     fn = isolate(rnn_cell_forward_compact, stack_state_input=ref.stack_state_input, softmax=ref04.softmax)
     for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m) in _cases():
@@ -187,6 +210,11 @@ def _count_mistakes(n_x, n_a, n_y):
 
 
 def check_parameter_count(parameter_count):
+    """Checks parameter_count of the compact RNN (an int) against the reference.
+
+    Inputs: five size triples, 10 000 inputs and 1 x 1 x 1 among them.
+    Names: count_without_ba, count_without_waa.
+    """
     for n_x, n_a, n_y in [(10_000, 100, 1), (7, 5, 3), (3, 11, 2), (1, 1, 1), (50, 20, 50)]:
         got = call(parameter_count, "parameter_count", n_x, n_a, n_y)
         expected = ref.parameter_count(n_x, n_a, n_y)

@@ -206,6 +206,13 @@ CELL_KEYS = ("dxt", "da_prev", "dWax", "dWaa", "dba")
 
 
 def check_rnn_cell_backward(rnn_cell_backward):
+    """Checks rnn_cell_backward (the gradients of one step) against the reference.
+
+    Inputs: five random problems per activation; every key of the cell's dict, compared
+    with the reference and with finite differences.
+    Names: derivative_at_a_prev, no_activation_derivative, dba_not_summed,
+    dwaa_with_a_next, dwaa_transposed, da_prev_without_transpose.
+    """
     fn = isolate(rnn_cell_backward)
     for activation in ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
@@ -289,6 +296,13 @@ def _bptt_problem(da, caches, x, a0, p, activation, key, got):
 
 
 def check_rnn_backward(rnn_backward):
+    """Checks rnn_backward (backpropagation through time) against the reference.
+
+    Inputs: five random problems per activation, T_x = 1 among them; dx, da0 and the
+    parameter gradients.
+    Names: forgot_output_gradient, forgot_next_step_gradient, overwrote_dwaa,
+    loop_forwards, backward_ignores_activation.
+    """
     fn = isolate(rnn_backward, rnn_cell_backward=ref.rnn_cell_backward)
     for activation in ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
@@ -326,6 +340,14 @@ def _lengths_mask(rng, m, T_x):
 
 
 def check_binary_cross_entropy(binary_cross_entropy):
+    """Checks binary_cross_entropy (summed over outputs and steps, averaged over the batch,
+    with an optional mask) against the reference.
+
+    Inputs: five random problems, every other one with a mask of lengths, then
+    predictions of exactly 0.0 and 1.0.
+    Names: loss_averaged_over_time, loss_summed_over_batch, loss_mask_ignored,
+    loss_not_clipped.
+    """
     for k, (rng, (n_x, n_a, n_y, m, T_x)) in enumerate(_cases()):
         y_hat = rng.uniform(0.02, 0.98, size=(n_y, m, T_x))
         y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
@@ -427,6 +449,14 @@ FULL_MISTAKES = {
 
 
 def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
+    """Checks rnn_loss_and_gradients (the loss and the five parameter gradients) against
+    the reference.
+
+    Inputs: five random problems per activation, every other one with a mask; the
+    gradients dict must hold exactly dWaa, dWax, dba, dWya and dby.
+    Names: output_gradient_not_averaged, sigmoid_derivative_twice, dwya_last_step_only,
+    gradient_mask_ignored, gradients_ignore_activation, gradients_extra_keys.
+    """
     fn = isolate(rnn_loss_and_gradients, rnn_forward=ref.rnn_forward, sigmoid=ref.sigmoid,
                  binary_cross_entropy=ref.binary_cross_entropy, rnn_backward=ref.rnn_backward,
                  rnn_cell_backward=ref.rnn_cell_backward)
@@ -491,6 +521,13 @@ def _one_hot_classes(rng, shape):
 
 
 def check_softmax_cross_entropy(softmax_cross_entropy):
+    """Checks softmax_cross_entropy (the batch-averaged loss and dscores) against the
+    reference.
+
+    Inputs: six score arrays of 2 or 3 dimensions (m = 1 included), the last one with
+    scores near 1000 where a true class's probability underflows.
+    Names: ce_gradient_not_averaged, ce_gradient_sign, ce_overflow, ce_log_of_softmax.
+    """
     rng = np.random.default_rng(3500)
     cases = [(4, 3), (3, 5), (5, 1), (4, 2, 6), (3, 1, 3), (2, 4)]
     for k, shape in enumerate(cases):
@@ -572,6 +609,13 @@ def _fd_variants(f, theta, eps):
 
 
 def check_numerical_gradient(numerical_gradient):
+    """Checks numerical_gradient (centred differences, one entry at a time) against the
+    reference.
+
+    Inputs: four smooth functions at random points of several shapes, eps given or the
+    default, and an integer point.
+    Names: forward_difference, divided_by_eps, gradient_keeps_int.
+    """
     rng = np.random.default_rng(3100)
     for f, theta, eps in _test_functions(rng):
         kwargs = {} if eps is None else {"eps": eps}
@@ -592,6 +636,11 @@ def check_numerical_gradient(numerical_gradient):
 
 # ---------------------------------------------------------------- relative_error
 def check_relative_error(relative_error):
+    """Checks relative_error (||a - n|| / (||a|| + ||n||)) against the reference.
+
+    Inputs: equal arrays, orthogonal ones, close and tiny random pairs, several shapes.
+    Names: no_denominator.
+    """
     rng = np.random.default_rng(3200)
     pairs = [(np.array([3.0, 4.0]), np.array([3.0, 4.0])), (np.array([1.0, 0.0]), np.array([0.0, 1.0])),
              (np.array([[2.0, 0.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 0.0]]))]
@@ -650,6 +699,12 @@ def _call_clip(fn, name, gradients, limit):
     return out
 
 def check_clip_elementwise(clip_elementwise):
+    """Checks clip_elementwise (np.clip of every gradient, new arrays) against the
+    reference.
+
+    Inputs: four random gradient dicts, limits from 0.25 to 10, the inputs unchanged.
+    Names: clip_kills_negatives, clip_in_place.
+    """
     rng = np.random.default_rng(3300)
     for scale, limit in [(5.0, 1.0), (2.0, 3.5), (0.1, 10.0), (50.0, 0.25)]:
         grads = _grads(rng, scale)
@@ -673,6 +728,13 @@ def check_clip_elementwise(clip_elementwise):
 
 
 def check_clip_by_global_norm(clip_by_global_norm):
+    """Checks clip_by_global_norm (rescale all gradients together when their global norm is
+    too large) against the reference.
+
+    Inputs: five random gradient dicts, norms above and below the limit, the inputs
+    unchanged.
+    Names: rescale_small_gradients.
+    """
     rng = np.random.default_rng(3400)
     for scale, limit in [(5.0, 1.0), (0.1, 5.0), (3.0, 4.0), (0.5, 100.0), (20.0, 0.5)]:
         grads = _grads(rng, scale)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.checks import call, close, common, diagnose, expect_array, fail, isolate
+from autograde.checks import CheckFailed, call, close, common, diagnose, expect_array, fail, isolate
 from solutions import ch07 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -96,6 +96,11 @@ WHY = {
 
 
 def check_architectures(architectures):
+    """Checks the architecture named for each task against the reference.
+
+    Inputs: the dict answer, keys exactly TASKS; a failure names what to revisit.
+    Names: translation_as_many_to_many, captioning_as_one_to_one.
+    """
     if architectures is None:  # the answer cell still raises NotImplementedError
         fail("architectures is not implemented yet: replace the line that raises NotImplementedError with "
              "your dict.")
@@ -121,11 +126,15 @@ def check_architectures(architectures):
                  f"{', '.join(map(repr, ref.ARCHITECTURES))}{hint}.")
     wrong = [t for t in ref.TASKS if architectures[t] != WHY[t][1]]
     if wrong:
-        task = wrong[0]
-        why, right = WHY[task]
-        more = f" ({len(wrong) - 1} other task{'s' if len(wrong) > 2 else ''} also wrong.)" if len(wrong) > 1 else ""
-        fail(f"architectures[{task!r}] is {architectures[task]!r}.", looks_like=f"the shape of this task was "
-             f"misread: {why}, so it is {right!r}.{more}")
+        # Feedback is not an answer key: the learner reads what to revisit, never which task
+        # is wrong nor its architecture; the diagnosis (for the class report only) is given
+        # when one task accounts for the whole difference.
+        why, right = WHY[wrong[0]]
+        raise CheckFailed("Some architectures are wrong. Revisit, for every task, whether its input is one "
+                          "item or a sequence, whether its output is, and whether the two lengths always match "
+                          "(T_x = T_y) or not.",
+                          f"the shape of this task was misread: {why}, so it is {right!r}." if len(wrong) == 1
+                          else None)
 
 
 # ---------------------------------------------------------------- many_to_one_forward
@@ -158,6 +167,15 @@ M21_CASES = [(3, 5, 2, 4, 7, None), (4, 3, 5, 1, 2, None), (2, 4, 3, 3, 1, None)
 
 
 def check_many_to_one_forward(many_to_one_forward):
+    """Checks many_to_one_forward (read every step, one output from the last state) against
+    the reference.
+
+    Inputs: the M21 cases per activation, with and without lengths (zero padding after
+    each sequence), a non-zero a0.
+    Names: many_to_one_not_from_a0, many_to_one_first_step_only,
+    many_to_one_state_not_carried, many_to_one_ignores_activation,
+    many_to_one_reads_padding.
+    """
     fn = isolate(many_to_one_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
     for activation in ACTIVATIONS:
         for k, (n_x, n_a, n_y, m, T_x, lengths) in enumerate(M21_CASES):
@@ -218,6 +236,11 @@ O2M_MISTAKES = {
 
 
 def check_one_to_many_forward(one_to_many_forward):
+    """Checks one_to_many_forward (feed each chosen symbol back) against the reference.
+
+    Inputs: four problems per activation, a one-hot or all-zero x1, T_y = 1 included.
+    Names: output_not_fed_back, probabilities_fed_back, one_to_many_ignores_activation.
+    """
     fn = isolate(one_to_many_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
     for activation in ACTIVATIONS:
         for k, (n_y, n_a, m, T_y) in enumerate([(4, 5, 3, 7), (5, 3, 1, 2), (3, 4, 2, 1), (6, 6, 1, 7)]):
@@ -269,6 +292,13 @@ ENCDEC_MISTAKES = {
 
 
 def check_encoder_decoder_forward(encoder_decoder_forward):
+    """Checks encoder_decoder_forward (the decoder starts from the encoder's last state)
+    against the reference.
+
+    Inputs: four problems per activation: output shorter, longer, from one input step,
+    equal; m = 1 included.
+    Names: decoder_ignores_encoder, decoder_runs_t_x_steps, encoder_ignores_activation.
+    """
     fn = isolate(encoder_decoder_forward, one_to_many_forward=ref.one_to_many_forward, rnn_step=ref.rnn_step,
                  softmax=ref.softmax)
     for activation in ACTIVATIONS:

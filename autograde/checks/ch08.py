@@ -160,6 +160,13 @@ def _one_hot(V, idx):
 
 # ---------------------------------------------------------------- encode_name
 def check_encode_name(encode_name):
+    """Checks encode_name (x with x<1> = 0 and the shifted one-hot inputs; targets ending
+    with <EOS>) against the reference.
+
+    Inputs: five random names of 1 to 8 characters over shuffled vocabularies (<EOS> at
+    any index); targets an int array.
+    Names: targets_not_shifted, eos_missing_from_targets.
+    """
     for rng, (V, _, length) in _cases(8000):
         char_to_ix = _vocabulary(rng, V)
         name = _name(rng, char_to_ix, length)
@@ -202,6 +209,12 @@ def check_encode_name(encode_name):
 
 # ---------------------------------------------------------------- cross_entropy
 def check_cross_entropy(cross_entropy):
+    """Checks cross_entropy (MINUS the SUM of the log-probabilities of the targets) against
+    the reference.
+
+    Inputs: five random softmax outputs and targets.
+    Names: loss_averaged_over_time, loss_sign_flipped.
+    """
     for rng, (V, _, length) in _cases(8100):
         T_x = length + 1
         y_hat = _probabilities(rng, V, T_x)
@@ -254,6 +267,13 @@ def _gradient_mistakes(y_hat, targets):
 
 
 def check_cross_entropy_gradient(cross_entropy_gradient):
+    """Checks cross_entropy_gradient (y_hat minus the one-hot targets, y_hat unchanged)
+    against the reference.
+
+    Inputs: five random softmax outputs and targets.
+    Names: softmax_jacobian_times_error, sigmoid_derivative_times_error,
+    gradient_in_place.
+    """
     for rng, (V, _, length) in _cases(8200):
         T_x = length + 1
         y_hat = _probabilities(rng, V, T_x)
@@ -301,6 +321,13 @@ def _lm_variants(x, targets, a0, p):
 
 
 def check_lm_loss_and_gradients(lm_loss_and_gradients):
+    """Checks lm_loss_and_gradients (loss, the five gradients, a_last) against the
+    reference.
+
+    Inputs: five random problems, a0 zero and non-zero; the gradients dict must hold
+    exactly the five keys.
+    Names: dwya_overwritten, dby_overwritten, lm_gradients_extra_keys.
+    """
     fn = isolate(lm_loss_and_gradients, rnn_forward=ref.rnn_forward, rnn_backward=ref.rnn_backward,
                  cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient,
                  softmax=ref.softmax)
