@@ -110,3 +110,29 @@ def test_global_random_state_is_not_called_argmax():
         ch08.check_sample(window.learner("sample"))
     assert err.value.mistake == "sample_global_random", str(err.value)
     assert "argmax" not in err.value.diagnosis
+
+
+def test_a_mistake_that_explains_only_the_first_failing_case_is_not_named():
+    """Through run() every wrong comparison is collected: an answer that looks like
+    "Wax before Waa" on the first case but not on the next gets no diagnosis."""
+    from autograde.checks import ch05
+
+    calls = []
+
+    def stack_weights(Waa, Wax):
+        calls.append(1)
+        if len(calls) == 1:
+            return np.concatenate([Wax, Waa], axis=1)
+        return np.concatenate([Waa, Wax], axis=1) + 1.0
+
+    with pytest.raises(CheckFailed) as err, loopback({"stack_weights": stack_weights, "np": np}) as window:
+        run(ch05, "stack_weights", window.learner("stack_weights"))
+    assert err.value.diagnosis is None and err.value.mistake is None, str(err.value)
+    assert len(calls) > 1
+
+    def consistent(Waa, Wax):
+        return np.concatenate([Wax, Waa], axis=1)
+
+    with pytest.raises(CheckFailed) as err, loopback({"stack_weights": consistent, "np": np}) as window:
+        run(ch05, "stack_weights", window.learner("stack_weights"))
+    assert err.value.mistake == "wax_before_waa"

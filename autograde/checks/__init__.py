@@ -30,6 +30,7 @@ afterwards. So one mistake costs the points of one exercise only.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import numbers
 from collections.abc import Callable, Iterable, Sequence
@@ -119,13 +120,43 @@ def named(module, exercise: str, failed: CheckFailed) -> CheckFailed:
     return failed
 
 
+# While run() grades an exercise, diagnose() records each wrong comparison here and the
+# check goes on, so that the diagnosis can be decided over every failing case.
+_records: contextvars.ContextVar[list | None] = contextvars.ContextVar("diagnose_records", default=None)
+
+
 def run(module, exercise: str, learner) -> None:
     """Run ``check_<exercise>`` of ``module`` on the learner's answer; a failure carries
-    the mistake's name when one is known (see :func:`named`)."""
+    the mistake's name when one is known (see :func:`named`).
+
+    The comparisons :func:`diagnose` makes are all collected (the check goes on after a
+    wrong one); the failure is that of the first, and it names the classic mistake only
+    if that one mistake matched every wrong comparison."""
+    records: list = []
+    token = _records.set(records)
     try:
         getattr(module, f"check_{exercise}")(learner)
+        later = None
     except CheckFailed as failed:
+        later = failed
+    finally:
+        _records.reset(token)
+    failed = _decided(records) if records else later
+    if failed is not None:
         raise named(module, exercise, failed) from None
+
+
+def _decided(records: list) -> CheckFailed:
+    """The failure of the first wrong comparison, with the explanation common to all."""
+    # a mistake that predicts nothing for a comparison (it is not among its candidates)
+    # neither explains nor contradicts it
+    found = set().union(*(matches for _, matches, _, _ in records))
+    common = {e for e in found if all(e in matches or e not in considered for _, matches, considered, _ in records)}
+    what, _, _, general = records[0]
+    if len(common) == 1:
+        explanation = common.pop()
+        return CheckFailed(f"{what} is wrong. It looks like {explanation}", explanation)
+    return CheckFailed(general)
 
 
 def _function(fn, name: str) -> RemoteFunction:
@@ -222,13 +253,20 @@ def expect_float(value, what: str, if_not_finite: str = ".") -> float:
 def diagnose(got, expected, mistakes: Iterable[tuple[str, object]], what: str) -> None:
     """Fail on one case: with the classic mistake whose output matches ``got`` when exactly
     one does (two that give the same output here are not told apart), else with a general
-    message that says how far off the answer is, never the expected value itself."""
+    message that says how far off the answer is, never the expected value itself. Inside
+    :func:`run` the comparison is recorded instead and the check goes on (see there)."""
+    mistakes = list(mistakes)
     matches = [explanation for explanation, wrong in mistakes if close(got, wrong)]
+    diff = np.max(np.abs(np.asarray(got, dtype=float) - np.asarray(expected, dtype=float)))
+    general = (f"{what} is wrong: it differs from the expected value by up to {diff:.3g}. "
+               f"Compare your code with the equations, term by term.")
+    records = _records.get()
+    if records is not None:  # inside run(): decided over every wrong comparison at the end
+        records.append((what, set(matches), {explanation for explanation, _ in mistakes}, general))
+        return
     if len(set(matches)) == 1:
         fail(f"{what} is wrong.", looks_like=matches[0])
-    diff = np.max(np.abs(np.asarray(got, dtype=float) - np.asarray(expected, dtype=float)))
-    fail(f"{what} is wrong: it differs from the expected value by up to {diff:.3g}. "
-         f"Compare your code with the equations, term by term.")
+    fail(general)
 
 
 @contextlib.contextmanager
