@@ -5,7 +5,6 @@ LMS import files. Each runs in milliseconds, in `make check`."""
 from __future__ import annotations
 
 import csv
-import json
 
 import nbformat
 import pytest
@@ -269,14 +268,6 @@ def test_moodle_import_file_has_moodle_columns_and_one_column_per_chapter(tmp_pa
     assert body["ben@uni.edu"][col["ch05"]] == "4" and body["ben@uni.edu"][col["ch04"]] == ""
     with pytest.raises(ValueError, match="canvas or moodle"):
         export.write_lms([], tmp_path, "blackboard")
-
-
-def test_the_journal_keeps_the_lms_id(tmp_path):
-    from autograde.saving.journal import Journal
-
-    j = Journal(tmp_path / "j.jsonl")
-    j.record({"student": "smithjane", "assignment": "ch04", "lms_id": "12345"})
-    assert json.loads(j.path.read_text())["lms_id"] == "12345"
 
 
 # ---------------------------------------------------------------- what grading runs of chapter 8
