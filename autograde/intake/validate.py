@@ -24,7 +24,9 @@ class Unreadable(ValueError):
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
+    if n >= 2**20:
+        return f"{n / 2**20:.0f} MB"
+    return f"{n / 2**10:.0f} kB" if n >= 2**10 else f"{n} bytes"
 
 
 def read(raw: bytes):
