@@ -112,13 +112,14 @@ def restore_stripped_metadata(nb, released) -> int:
     return restored
 
 
-def _defined(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _defined(source: str) -> frozenset[str]:
     """The functions and classes a cell defines at top level (none if it is not Python)."""
     try:
-        return {st.name for st in ast.parse(source).body
-                if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        return frozenset(st.name for st in ast.parse(source).body
+                         if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
 
 
 def restore_metadata(nb, released) -> int:
