@@ -1,11 +1,14 @@
 """A submission made fit to grade, on the trusted side, before it runs.
 
-nbgrader's own sanitize preprocessors (the ones ``nbgrader autograde`` runs: clear the
-outputs, drop duplicated grade ids, restore the kernel spec, put back every locked and
-test cell from the gradebook, check the metadata) are run against the gradebook; what
-they repaired is said in plain words. Then the hidden test regions that nbgrader put
-back are cut out (the hidden checks run on the trusted side, never in the notebook),
-and the plan of what to grade and what need not run is made.
+First what any editor may do to an honest notebook is put right without a word:
+Windows line ends become Jupyter's, and cell metadata an editor stripped is given back
+from the release. Then nbgrader's own sanitize preprocessors (the ones ``nbgrader
+autograde`` runs: clear the outputs, drop duplicated grade ids, restore the kernel spec,
+put back every locked and test cell from the gradebook, check the metadata) are run
+against the gradebook; what they repaired is said in plain words. Then the hidden test
+regions that nbgrader put back are cut out (the hidden checks run on the trusted side,
+never in the notebook), and the plan is made: what need not run, and which course names
+the learner defined again for themselves (no stand-in replaces those).
 """
 from __future__ import annotations
 
