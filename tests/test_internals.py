@@ -156,14 +156,21 @@ def test_every_status_has_its_words():
 
 
 # ---------------------------------------------------------------- diagnoses
-def test_a_diagnosis_is_the_first_classic_mistake_that_matches():
+def test_a_diagnosis_is_the_one_classic_mistake_that_matches():
     expected = [1.0, 2.0]
-    mistakes = [("the rows are swapped", [2.0, 1.0]), ("the sum is doubled", [2.0, 4.0]),
-                ("also doubled", [2.0, 4.0])]
+    mistakes = [("the rows are swapped", [2.0, 1.0]), ("the sum is doubled", [2.0, 4.0])]
     with pytest.raises(CheckFailed) as err:
         diagnose([2.0, 4.0], expected, mistakes, "y")
     assert err.value.diagnosis == "the sum is doubled"
     assert str(err.value) == "y is wrong. It looks like the sum is doubled"
+
+
+def test_two_classic_mistakes_that_both_match_are_not_told_apart():
+    """No guess between two explanations of the same output: no diagnosis."""
+    mistakes = [("the sum is doubled", [2.0, 4.0]), ("every entry is doubled", [2.0, 4.0])]
+    with pytest.raises(CheckFailed) as err:
+        diagnose([2.0, 4.0], [1.0, 2.0], mistakes, "y")
+    assert err.value.diagnosis is None and err.value.mistake is None
 
 
 def test_no_matching_mistake_gives_a_general_message_and_no_diagnosis():

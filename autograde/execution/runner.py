@@ -78,8 +78,8 @@ def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str
     return Status.CRASHED, f"the kernel died or stopped answering the grader ({why})"[:300]
 
 
-def verdict(passed: bool, message: str, diagnosis: str | None = None) -> dict:
-    return {"passed": passed, "message": message, "diagnosis": diagnosis}
+def verdict(passed: bool, message: str, diagnosis: str | None = None, mistake: str | None = None) -> dict:
+    return {"passed": passed, "message": message, "diagnosis": diagnosis, "mistake": mistake}
 
 
 class CappedClient(NotebookClient):
@@ -251,15 +251,14 @@ class NotebookRun:
 
     def _check(self, window: Window, name: str) -> dict:
         """The trusted verdict of one exercise (runs in a thread; the event loop stays free)."""
-        from autograde.checks import CheckFailed
+        from autograde.checks import CheckFailed, run
 
         window.wait_ready(timeout=self.settings.cell_timeout)
-        check = getattr(self.checks, f"check_{name}")
         try:
-            check(window.learner(name))
+            run(self.checks, name, window.learner(name))  # a failure names its mistake
             result = verdict(True, "passed")
         except CheckFailed as failed:
-            result = verdict(False, str(failed), failed.diagnosis)
+            result = verdict(False, str(failed), failed.diagnosis, failed.mistake)
         except Exception as exc:  # noqa: BLE001 - a bug on our side: no points, and the instructor is told
             self.warnings.append(f"the hidden check of {name} failed with an internal error "
                                  f"({type(exc).__name__}: {exc}); it scored 0")
