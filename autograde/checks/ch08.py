@@ -91,7 +91,7 @@ DIAGNOSES_SAY = {
 VISIBLE_TESTS_SAY = {
     "targets_not_shifted": r"shifted by one step",
     "eos_missing_from_targets": r"<EOS>",
-    "loss_averaged_over_time": r"SUM over its steps",
+    "loss_averaged_over_time": r"the MEAN",
     "loss_sign_flipped": r"MINUS",
     "softmax_jacobian_times_error": r"Jacobian",
     "sigmoid_derivative_times_error": r"Jacobian",
@@ -103,8 +103,18 @@ VISIBLE_TESTS_SAY = {
     "hidden_state_not_reset": r"a<0> = 0",
     "sampling_with_argmax": r"argmax",
     "sample_not_fed_back": r"feed each drawn character back",
-    "temperature_ignored": r"LOGITS",
-    "temperature_divides_unnormalised": r"LOGITS",
+    "sample_state_not_carried": r"hidden state was not carried",
+    "sample_bias_ignored": r"ba was left out",
+    "sample_first_input_not_zero": r"first input x<1> should be all zeros",
+    "sample_eos_assumed_last": r"went on after drawing <EOS>",
+    "sample_global_random": r"GLOBAL random state",
+    "sample_new_generator_each_step": r"ONCE, before the loop",
+    "temperature_multiplies_logits": r"MULTIPLIED by the temperature",
+    "temperature_ignored": r"temperature had no effect",
+    "temperature_divides_unnormalised": r"PROBABILITIES were divided",
+    "no_clipping": r"UNCLIPPED",
+    "train_a0_not_zero": r"a<0> = 0",
+    "train_shuffles_or_reorders": r"order given",
 }
 
 KEYS = common.GRADIENT_KEYS
