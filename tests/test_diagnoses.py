@@ -54,6 +54,7 @@ from autograde import course  # noqa: E402
 from autograde.authoring import synthetic  # noqa: E402
 from autograde.checks import Mistake, decide, run  # noqa: E402
 from tests.test_checks import namespace  # noqa: E402
+from tests.test_feedback_replay import EXPECTED_VALUE  # noqa: E402
 
 CHAPTERS = course.chapters()
 CASES = [(ch, m) for ch in CHAPTERS for m in synthetic.mistakes(ch)]
@@ -70,6 +71,8 @@ def test_each_mistake_gets_its_own_name_and_no_other(chapter, mistake):
         run(module, exercise, window.learner(exercise))
     assert err.value.mistake == mistake, (err.value.mistake, err.value.candidates, str(err.value))
     assert err.value.diagnosis
+    # feedback is not an answer key: no expected output of the case in the message
+    assert not EXPECTED_VALUE.search(str(err.value)), str(err.value)
 
 
 def test_two_mistakes_that_both_fit_are_not_told_apart():

@@ -52,14 +52,18 @@ class RunSettings:
 
 @dataclasses.dataclass
 class Plan:
-    """What to grade in one notebook: its chapter, the gradebook's grade cells, and the
-    cells it need not run (figure-only cells the learner left as released)."""
+    """What to grade in one notebook: its chapter, the gradebook's grade cells, the
+    cells it need not run (figure-only cells the learner left as released), and the
+    course names the learner defined again for themselves (no stand-in replaces those)."""
 
     assignment: str
     grade_ids: list[str]
     skip: list[int] = dataclasses.field(default_factory=list)
     rewrite: dict = dataclasses.field(default_factory=dict)
     """cell index (as a string) -> the import statements of that course cell that are needed"""
+    own: dict = dataclasses.field(default_factory=dict)
+    """grade id -> the course names the learner's cells before it define for themselves
+    (``sanitize.own_definitions``): they keep the learner's definition while it is graded"""
 
 
 def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str | None = None) -> tuple[Status, str]:
@@ -210,7 +214,8 @@ class NotebookRun:
     async def _grade(self, cell, index: int, gid: str, done: set[str]) -> None:
         name = gid.removeprefix("test_")
         pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
-        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending)
+        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending,
+                        own=frozenset(self.plan.own.get(gid, ())))
         try:
             serving = await self._serve()
             self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)
