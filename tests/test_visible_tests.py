@@ -55,7 +55,6 @@ MORE_MISTAKES = {
         "bce_sign": ("binary_cross_entropy", "losses = -(", "losses = (", r"MINUS"),
         "numgrad_not_restored": ("numerical_gradient", "point[i] = old  # put it back", "pass  # put it back",
                                  r"put each entry back"),
-        "numgrad_int_dtype": ("numerical_gradient", "np.array(theta, dtype=float)", "np.array(theta)", r"FLOAT copy"),
         "global_norm_as_max": ("clip_by_global_norm", "np.sqrt(sum(np.sum(g ** 2) for g in gradients.values()))",
                                "max(np.abs(g).max() for g in gradients.values())", r"ONE global norm"),
         "ce_loss_not_averaged": ("softmax_cross_entropy", "loss = -np.sum(y * log_probs) / m",

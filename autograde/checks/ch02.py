@@ -61,6 +61,9 @@ VISIBLE_TESTS_SAY = {
     "padding_in_front": r"real step first, then the padding",
     "pad_value_ignored": r"pad_value",
     "mask_all_ones": r"0\.0 on the padded steps",
+    "labels_without_int_dtype": r"give dtype=int",
+    "pad_without_float_dtype": r"give dtype=float",
+    "mask_as_booleans": r"floats 1.0 and 0.0",
 }
 
 WORDS = ["Harry", "Potter", "and", "Hermione", "spell", "don't", "well-known", "Marie", "curie", "42",

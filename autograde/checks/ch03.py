@@ -69,6 +69,8 @@ VISIBLE_TESTS_SAY = {
     "sentence_transposed": r"\(V, T_x\)",
     "padding_as_unk": r"all-zero column",
     "batch_axes_swapped": r"\(V, m, T_max\)",
+    "sentence_int_dtype": r"floats 0.0 and 1.0",
+    "batch_int_dtype": r"floats 0.0 and 1.0",
 }
 
 # words that make ties and case matter: "Zoe" < "apple" < "b" in Python's string order

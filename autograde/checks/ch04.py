@@ -71,6 +71,8 @@ VISIBLE_TESTS_SAY = {
     "loop_not_from_a0": r"a0 that was passed in",
     "state_not_carried": r"pass each step's a_next on",
     "forward_ignores_activation": r"Pass activation on",
+    "softmax_subtracts_mean": r"not its mean",
+    "softmax_global_max": r"WHOLE array",
 }
 
 # (n_x, n_a, n_y, m, T_x): all sizes distinct, then one example, then one step

@@ -125,6 +125,9 @@ VISIBLE_TESTS_SAY = {
     "clip_kills_negatives": r"stays as it is",
     "clip_in_place": r"must not change",
     "rescale_small_gradients": r"unchanged",
+    "gradients_extra_keys": r"exactly the keys",
+    "ce_log_of_softmax": r"log-softmax directly",
+    "gradient_keeps_int": r"FLOAT copy",
 }
 
 # (n_x, n_a, n_y, m, T_x): distinct sizes, T_x of 1, 2 and 7, m = 1 and more

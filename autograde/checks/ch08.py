@@ -115,6 +115,7 @@ VISIBLE_TESTS_SAY = {
     "no_clipping": r"UNCLIPPED",
     "train_a0_not_zero": r"a<0> = 0",
     "train_shuffles_or_reorders": r"order given",
+    "lm_gradients_extra_keys": r"exactly the keys",
 }
 
 KEYS = common.GRADIENT_KEYS
