@@ -105,10 +105,9 @@ def test_the_feedback_lists_each_sub_check_with_its_points():
 def test_partial_credit_end_to_end(released, tmp_path):
     """One learner whose yt_pred lacks its softmax: 2 of rnn_cell_forward's 3 points in the
     gradebook (nbgrader's auto score), grades.csv, the Canvas export and the feedback."""
-    from helpers import cli, page_text, rows_of, write
-
     from autograde.authoring import synthetic
     from autograde.nbgrader_glue.coursedir import Course
+    from helpers import cli, page_text, rows_of, write
 
     subs, course_dir = tmp_path / "subs", tmp_path / "course"
     write(subs, "ana", CH04, synthetic.submission(CH04, {"rnn_cell_forward": "yt_pred_without_softmax"}))
@@ -122,4 +121,4 @@ def test_partial_credit_end_to_end(released, tmp_path):
     page = page_text((tmp_path / "out" / "feedback" / "ana" / f"{CH04.notebook}.html").read_text())
     assert "rnn_cell_forward 2 / 3" in page and "Sub-checks: a_next 1.5 / 1.5, yt_pred 0 / 1, cache 0.5 / 0.5" in page
     cli("--course", course_dir, "export", "--format", "canvas", "--out", tmp_path / "out")
-    assert ",7\n" in (tmp_path / "out" / "canvas.csv").read_text().replace("\r\n", "\n")
+    assert "\nana,,ana,,,,,,7," in (tmp_path / "out" / "canvas.csv").read_text().replace("\r\n", "\n")
