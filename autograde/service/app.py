@@ -28,6 +28,7 @@ import math
 import pathlib
 import secrets
 import tempfile
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
@@ -113,6 +114,26 @@ async def _too_large(send, limit: int):
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
+def _caller(request: Request) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    who = request.app.state.auth.caller(token.strip()) if scheme.lower() == "bearer" else None
+    if who is None:
+        raise HTTPException(401, "a valid token is needed: Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+def _instructor(who: Annotated[Caller, Depends(_caller)]) -> Caller:
+    if not who.instructor:
+        raise HTTPException(403, "for instructors only")
+    return who
+
+
+Who = Annotated[Caller, Depends(_caller)]
+Staff = Annotated[Caller, Depends(_instructor)]
+
+
 def create_app(svc: Service) -> FastAPI:
     assignments = [ch.assignment for ch in course.chapters()]
     loop = Loop(svc.store, svc.backend, svc.course.root, assignments)
@@ -135,7 +156,7 @@ def create_app(svc: Service) -> FastAPI:
 
     app = FastAPI(title="Sequence Models I: submissions", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.state.loop, app.state.svc = loop, svc
+    app.state.loop, app.state.svc, app.state.auth = loop, svc, auth
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -145,20 +166,6 @@ def create_app(svc: Service) -> FastAPI:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    def caller(request: Request) -> Caller:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        who = auth.caller(token.strip()) if scheme.lower() == "bearer" else None
-        if who is None:
-            raise HTTPException(401, "a valid token is needed: Authorization: Bearer <token>",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return who
-
-    def instructor(who: Caller = Depends(caller)) -> Caller:
-        if not who.instructor:
-            raise HTTPException(403, "for instructors only")
-        return who
 
     def signature(sid: str, student: str) -> str:
         return hmac.new(svc.secret, f"{sid}\0{student}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -217,7 +224,7 @@ def create_app(svc: Service) -> FastAPI:
 
     # ------------------------------------------------------------ submissions
     @app.post("/api/submissions", status_code=202)
-    async def submit(request: Request, who: Caller = Depends(caller)):
+    async def submit(request: Request, who: Who):
         if who.instructor:
             raise HTTPException(403, "an instructor's token cannot submit; use a learner's")
         p = rules()
@@ -262,17 +269,17 @@ def create_app(svc: Service) -> FastAPI:
                 "url": f"/api/submissions/{row['id']}"}
 
     @app.get("/api/submissions")
-    def mine(who: Caller = Depends(caller)):
+    def mine(who: Who):
         p = rules()
         rows = svc.store.of(None if who.instructor else who.student)
         return {"submissions": [view(r, who, p) for r in reversed(rows)]}
 
     @app.get("/api/submissions/{sid}")
-    def one(sid: str, who: Caller = Depends(caller)):
+    def one(sid: str, who: Who):
         return view(own(sid, who), who, rules())
 
     @app.get("/api/chapters")
-    def chapters(who: Caller = Depends(caller)):
+    def chapters(who: Who):
         p = rules()
         rows = svc.store.of(who.student)
         out = []
@@ -305,7 +312,7 @@ def create_app(svc: Service) -> FastAPI:
 
     # ------------------------------------------------------------ instructors
     @app.get("/api/grades.csv")
-    def grades(_who: Caller = Depends(instructor)):
+    def grades(_who: Staff):
         from autograde.coordinator import Grader
 
         with tempfile.TemporaryDirectory() as out:
@@ -313,7 +320,7 @@ def create_app(svc: Service) -> FastAPI:
             return PlainTextResponse(pathlib.Path(path).read_text(encoding="utf-8"), media_type="text/csv")
 
     @app.get("/api/report")
-    def report(_who: Caller = Depends(instructor)):
+    def report(_who: Staff):
         from autograde.coordinator import Grader
         from autograde.outputs.report import write_report
 
