@@ -107,6 +107,15 @@ class BodyLimit:
             if not started:
                 await _too_large(send, self.limit)
 
+def _too_large_in(exc: BaseException | None, depth: int = 0) -> bool:
+    if exc is None or depth > 8:
+        return False
+    if isinstance(exc, _TooLarge):
+        return True
+    inner = list(getattr(exc, "exceptions", ())) + [exc.__cause__, exc.__context__]
+    return any(_too_large_in(e, depth + 1) for e in inner)
+
+
 async def _too_large(send, limit: int):
     body = json.dumps({"detail": f"the upload is larger than the {limit // 1024} KB allowed"}).encode()
     await send({"type": "http.response.start", "status": 413,
@@ -233,7 +242,11 @@ def create_app(svc: Service) -> FastAPI:
             form = await request.form(max_files=1, max_fields=4)
         except HTTPException:
             raise
+        except _TooLarge:
+            raise HTTPException(413, f"the upload is larger than the {p.max_upload_kb} KB allowed") from None
         except Exception as exc:  # noqa: BLE001 - python-multipart's and starlette's errors
+            if _too_large_in(exc):  # the counted body passed the limit (inside anyio's task group)
+                raise HTTPException(413, f"the upload is larger than the {p.max_upload_kb} KB allowed") from None
             raise HTTPException(422, f"the upload cannot be read as a form: {exc}"[:200]) from None
         upload = form.get("notebook")
         if upload is None or isinstance(upload, str):
