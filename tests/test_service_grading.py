@@ -16,10 +16,11 @@ import time
 import httpx
 import nbformat
 import pytest
+from test_scale import postgres as _postgres  # noqa: F401 - the PostgreSQL server fixture (`postgres`)
+from test_service import bearer, free_port, make_tokens, wait_done
 
 from autograde import course
 from autograde.authoring import synthetic
-from test_service import bearer, free_port, make_tokens, wait_done
 
 pytestmark = pytest.mark.slow
 
@@ -199,5 +200,3 @@ def test_service_on_a_postgresql_gradebook(tmp_path, postgres):
     conn.close()
     assert not (root / "service.db").exists()
 
-
-from test_scale import postgres  # noqa: E402,F401 - the PostgreSQL server fixture
