@@ -31,7 +31,7 @@ import tempfile
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from autograde import course, policies
 from autograde.intake import collect, validate
@@ -225,6 +225,10 @@ def create_app(svc: Service) -> FastAPI:
         if name not in files:
             raise HTTPException(404, "not found")
         return FileResponse(STATIC / name, media_type=files[name], headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
 
     @app.get("/api/health")
     def health():
