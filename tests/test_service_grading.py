@@ -16,13 +16,14 @@ import time
 import httpx
 import nbformat
 import pytest
-from test_scale import postgres as _postgres  # noqa: F401 - the PostgreSQL server fixture (`postgres`)
+import test_scale
 from test_service import bearer, free_port, make_tokens, wait_done
 
 from autograde import course
 from autograde.authoring import synthetic
 
 pytestmark = pytest.mark.slow
+pg = test_scale.postgres  # test_scale's PostgreSQL server, as the fixture `pg`
 
 CH04, CH05 = course.by_assignment("ch04"), course.by_assignment("ch05")
 
@@ -171,8 +172,8 @@ def test_kill_9_of_the_service_and_a_restart_grade_every_submission(tmp_path):
         {who: s for who, s in expected.values()}
 
 
-def test_service_on_a_postgresql_gradebook(tmp_path, postgres):
-    url, port = postgres
+def test_service_on_a_postgresql_gradebook(tmp_path, pg):
+    url, port = pg
     root = tmp_path / "course"
     from autograde.nbgrader_glue.coursedir import Course
 
