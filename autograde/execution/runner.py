@@ -52,14 +52,18 @@ class RunSettings:
 
 @dataclasses.dataclass
 class Plan:
-    """What to grade in one notebook: its chapter, the gradebook's grade cells, and the
-    cells it need not run (figure-only cells the learner left as released)."""
+    """What to grade in one notebook: its chapter, the gradebook's grade cells, the
+    cells it need not run (figure-only cells the learner left as released), and the
+    course names the learner defined again for themselves (no stand-in replaces those)."""
 
     assignment: str
     grade_ids: list[str]
     skip: list[int] = dataclasses.field(default_factory=list)
     rewrite: dict = dataclasses.field(default_factory=dict)
     """cell index (as a string) -> the import statements of that course cell that are needed"""
+    own: dict = dataclasses.field(default_factory=dict)
+    """grade id -> the course names the learner's cells before it define for themselves
+    (``sanitize.own_definitions``): they keep the learner's definition while it is graded"""
 
 
 def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str | None = None) -> tuple[Status, str]:
@@ -74,8 +78,8 @@ def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str
     return Status.CRASHED, f"the kernel died or stopped answering the grader ({why})"[:300]
 
 
-def verdict(passed: bool, message: str, diagnosis: str | None = None) -> dict:
-    return {"passed": passed, "message": message, "diagnosis": diagnosis}
+def verdict(passed: bool, message: str, diagnosis: str | None = None, mistake: str | None = None) -> dict:
+    return {"passed": passed, "message": message, "diagnosis": diagnosis, "mistake": mistake}
 
 
 class CappedClient(NotebookClient):
@@ -210,7 +214,8 @@ class NotebookRun:
     async def _grade(self, cell, index: int, gid: str, done: set[str]) -> None:
         name = gid.removeprefix("test_")
         pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
-        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending)
+        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending,
+                        own=frozenset(self.plan.own.get(gid, ())))
         try:
             serving = await self._serve()
             self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)
@@ -246,15 +251,14 @@ class NotebookRun:
 
     def _check(self, window: Window, name: str) -> dict:
         """The trusted verdict of one exercise (runs in a thread; the event loop stays free)."""
-        from autograde.checks import CheckFailed
+        from autograde.checks import CheckFailed, run
 
         window.wait_ready(timeout=self.settings.cell_timeout)
-        check = getattr(self.checks, f"check_{name}")
         try:
-            check(window.learner(name))
+            run(self.checks, name, window.learner(name))  # a failure names its mistake
             result = verdict(True, "passed")
         except CheckFailed as failed:
-            result = verdict(False, str(failed), failed.diagnosis)
+            result = verdict(False, str(failed), failed.diagnosis, failed.mistake)
         except Exception as exc:  # noqa: BLE001 - a bug on our side: no points, and the instructor is told
             self.warnings.append(f"the hidden check of {name} failed with an internal error "
                                  f"({type(exc).__name__}: {exc}); it scored 0")

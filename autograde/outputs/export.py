@@ -61,8 +61,8 @@ def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
                     "late_penalty", "final_score", *columns, "message", "late"])
         for r in sorted(results, key=lambda r: (r.student, r.chapter.number if r.chapter else 0)):
             if r.chapter is None:
-                w.writerow([r.student, r.name or r.student, "", "", str(r.status), "", "", "", *[""] * len(columns),
-                            r.message])
+                w.writerow([r.student, r.name or r.student, "", "", str(r.status), "", "", "", "", "",
+                            *[""] * len(columns), r.message, ""])
                 continue
             max_score = r.max_score or sum(exercise_points(r.chapter).values())
             cells = [r.exercises.get(c.split(":", 1)[1], "") if c.startswith(r.chapter.assignment + ":") else ""

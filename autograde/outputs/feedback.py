@@ -59,9 +59,15 @@ def clean_html(fragment) -> str:
     import bleach
     from bleach.css_sanitizer import CSSSanitizer
 
-    return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+    return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=_allowed_attribute,
                         protocols=["http", "https", "mailto", "data"], strip=True,
                         css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "img" and name == "src":
+        return value.startswith("data:image/")  # no image from elsewhere (a tracker, a local file)
+    return name in SAFE_ATTRIBUTES["*"] or name in SAFE_ATTRIBUTES.get(tag, ())
 
 
 # ---------------------------------------------------------------- the clean notebook
