@@ -110,13 +110,11 @@ class BodyLimit:
 
 def _problem(raw: bytes) -> str:
     """Why ``raw`` cannot be graded as a notebook, or '' (intake's own rules)."""
-    if hasattr(validate, "read"):
-        try:
-            validate.read(raw)
-        except validate.Unreadable as exc:
-            return str(exc)
-        return ""
-    return validate.problem(raw)
+    try:
+        validate.read(raw)
+    except validate.Unreadable as exc:
+        return str(exc)
+    return ""
 
 
 def _too_large_in(exc: BaseException | None, depth: int = 0) -> bool:
