@@ -337,6 +337,8 @@ def test_no_learner_reads_another_learners_submission_or_feedback(service):
     # grades and the report are the instructor's
     for path in ("/api/grades.csv", "/api/report"):
         assert client.get(path, headers=bearer(toks["bo"])).status_code == 403
+    staff_csv = client.get("/api/grades.csv", headers=bearer(toks["prof"]))
+    assert staff_csv.status_code == 200 and staff_csv.text.startswith("student_id,")
     # the instructor sees everyone's (and cannot submit as a learner)
     staff = client.get(f"/api/submissions/{sid}", headers=bearer(toks["prof"])).json()
     assert staff["student"] == "bo" and staff["score"] == 4.0
@@ -404,6 +406,14 @@ def test_page_has_a_csp_and_no_inline_script(service):
     assert "innerHTML" not in js.text  # learners' and checks' words go in as text
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/static/store.py").status_code == 404
+
+
+def test_a_mistake_in_the_service_rules_stops_serve_at_once(tmp_path):
+    from autograde.cli import main
+
+    (tmp_path / "policies.toml").write_text('[service]\ncounts = "first"\n')
+    with pytest.raises(SystemExit, match=r"cannot serve: .*policies.toml: \[service\]\.counts"):
+        main(["--course", str(tmp_path), "-q", "serve"])
 
 
 def test_serve_binds_localhost_unless_told():
