@@ -159,6 +159,11 @@ def test_kill_9_of_the_service_and_a_restart_grade_every_submission(tmp_path):
         server.kill9()
     finally:
         server.stop()
+    from autograde.service import store as st
+
+    s = st.Store(st.service_url(root, "sqlite:///x"), root)
+    assert any(s.get(sid)["status"] in ("queued", "running") for sid in expected)  # killed mid-queue
+    s.close()
     server = Serve(root)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
