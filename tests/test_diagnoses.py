@@ -139,3 +139,18 @@ def test_a_mistake_that_explains_only_the_first_failing_case_is_not_named():
     with pytest.raises(CheckFailed) as err, loopback({"stack_weights": consistent, "np": np}) as window:
         run(ch05, "stack_weights", window.learner("stack_weights"))
     assert err.value.mistake == "wax_before_waa"
+
+
+@pytest.mark.parametrize("chapter,mistake", CASES, ids=[f"{c.assignment}-{m}" for c, m in CASES])
+def test_each_mistake_keeps_its_intended_score(chapter, mistake):
+    """Partial credit never softens a classic mistake by accident: the share of its
+    exercise's points each one keeps is the one its checks module states (``KEEPS``; 0
+    when not listed)."""
+    module = importlib.import_module(chapter.checks_module)
+    exercise = synthetic.mistakes(chapter)[mistake][0]
+    ns = namespace(synthetic.submission(chapter, {exercise: mistake}))
+    with pytest.raises(CheckFailed) as err, loopback(ns) as window:
+        run(module, exercise, window.learner(exercise))
+    assert err.value.score == pytest.approx(getattr(module, "KEEPS", {}).get(mistake, 0.0)), err.value.parts
+    if exercise in getattr(module, "PARTS", {}):
+        assert set(err.value.parts) == set(module.PARTS[exercise])

@@ -65,16 +65,23 @@ def test_each_mistake_loses_only_its_exercise(graded, chapter, mistake):
     rows, out, _ = graded
     row = rows[(f"{chapter.assignment}-{mistake}", chapter.assignment)]
     wrong = synthetic.mistakes(chapter)[mistake][0]
+    # the share of its exercise's points the mistake keeps (partial credit; KEEPS, else 0)
+    import importlib
+
+    kept = getattr(importlib.import_module(chapter.checks_module), "KEEPS", {}).get(mistake, 0.0)
     for name, pts in points(chapter).items():
-        expected = 0.0 if name == wrong else pts
-        assert float(row[f"{chapter.assignment}:{name}"]) == expected, (name, row)
-    assert float(row["score"]) == sum(points(chapter).values()) - points(chapter)[wrong]
+        expected = kept * pts if name == wrong else pts
+        assert float(row[f"{chapter.assignment}:{name}"]) == pytest.approx(expected, abs=0.01), (name, row)
+    assert float(row["score"]) == pytest.approx(sum(points(chapter).values()) - (1 - kept) * points(chapter)[wrong],
+                                                abs=0.01)
     # the learner is told what it looks like, in the feedback: the diagnosis the hidden
     # check gives this mistake when run on its own (through the boundary, without a sandbox)
     own = _diagnosis(chapter, wrong, synthetic.submission(chapter, {wrong: mistake}))
     text = page_text((out / "feedback" / row["student_id"] / f"{chapter.notebook}.html").read_text())
     assert own in text, (own, text[:2000])
-    assert f"{wrong} 0 / {points(chapter)[wrong]:g}" in text
+    assert f"{wrong} {round(kept * points(chapter)[wrong], 2):g} / {points(chapter)[wrong]:g}" in text
+    if kept:  # the sub-checks, each with its points
+        assert "Sub-checks:" in text and " 0 / " in text.split("Sub-checks:", 1)[1][:200], text[:2000]
 
 
 def _diagnosis(chapter, exercise, nb) -> str:

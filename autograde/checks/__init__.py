@@ -55,6 +55,10 @@ class CheckFailed(AssertionError):
         self.diagnosis = diagnosis
         self.mistake = mistake
         self.candidates = tuple(candidates)
+        self.score = 0.0
+        """the share of the exercise's points earned (partial credit: the sub-checks that passed)"""
+        self.parts: dict[str, bool] = {}
+        """sub-check -> passed, for an exercise whose checks module declares ``PARTS``"""
 
 
 def fail(message: str, looks_like: str | None = None, mistake: str | None = None):
@@ -123,6 +127,39 @@ def named(module, exercise: str, failed: CheckFailed) -> CheckFailed:
 # While run() grades an exercise, diagnose() records each wrong comparison here and the
 # check goes on, so that the diagnosis can be decided over every failing case.
 _records: contextvars.ContextVar[list | None] = contextvars.ContextVar("diagnose_records", default=None)
+# While run() grades an exercise with sub-checks: part name -> failed (True) or passed.
+_parts: contextvars.ContextVar[dict | None] = contextvars.ContextVar("check_parts", default=None)
+
+
+@contextlib.contextmanager
+def part(name: str):
+    """A sub-check of partial credit: inside :func:`run`, a failure in this block (a
+    ``fail`` or a wrong ``diagnose`` comparison) fails this part only and the check goes
+    on; the exercise then earns the weights (the module's ``PARTS[exercise]``) of the parts
+    that never failed. Outside run(), or for an exercise with no ``PARTS``, a failure here
+    fails the whole check as before."""
+    state, records = _parts.get(), _records.get()
+    if state is None:
+        yield
+        return
+    before = len(records) if records is not None else 0
+    try:
+        yield
+    except CheckFailed as failed:
+        state[name] = state.get(name) or failed
+        return
+    if records is not None and len(records) > before:
+        state[name] = state.get(name) or True
+    else:
+        state.setdefault(name, False)
+
+
+def partial_score(weights: dict[str, float], parts: dict) -> tuple[float, dict[str, bool]]:
+    """The share of the points earned and each declared part's pass/fail (a part the check
+    never reached counts as failed)."""
+    passed = {name: name in parts and not parts[name] for name in weights}
+    total = sum(weights.values())
+    return (sum(w for name, w in weights.items() if passed[name]) / total if total else 0.0), passed
 
 
 def run(module, exercise: str, learner) -> None:
@@ -133,17 +170,26 @@ def run(module, exercise: str, learner) -> None:
     wrong one); the failure is that of the first, and it names the classic mistake only
     if that one mistake matched every wrong comparison."""
     records: list = []
-    token = _records.set(records)
+    weights = getattr(module, "PARTS", {}).get(exercise)
+    parts: dict = {}
+    token, parts_token = _records.set(records), _parts.set(parts if weights else None)
     try:
         getattr(module, f"check_{exercise}")(learner)
         later = None
     except CheckFailed as failed:
-        later = failed
+        later = failed  # outside every part: the whole exercise fails
     finally:
         _records.reset(token)
+        _parts.reset(parts_token)
     failed = _decided(records) if records else later
+    if failed is None and weights:  # a part failed with fail(): its failure is the message
+        failed = next((f for f in parts.values() if isinstance(f, CheckFailed)), None)
     if failed is not None:
-        raise named(module, exercise, failed) from None
+        failed = named(module, exercise, failed)
+        if weights:
+            score, failed.parts = partial_score(weights, parts)
+            failed.score = 0.0 if later is not None else score
+        raise failed from None
 
 
 def _decided(records: list) -> CheckFailed:

@@ -15,6 +15,7 @@ from autograde.checks import (
     expect_array,
     fail,
     isolate,
+    part,
     quiet_numpy,
     same,
 )
@@ -40,6 +41,12 @@ MISTAKES = {
     "softmax_subtracts_mean": ("softmax", "np.max(z, axis=0, keepdims=True)", "np.mean(z, axis=0, keepdims=True)"),
     "softmax_global_max": ("softmax", "np.max(z, axis=0, keepdims=True)", "np.max(z)"),
 }
+# Partial credit: exercise -> sub-check -> weight (autograde.checks.part). An exercise
+# earns the share of its points of the sub-checks that passed on every case.
+PARTS = {"rnn_cell_forward": {"a_next": 1.5, "yt_pred": 1.0, "cache": 0.5}}
+# The share of its exercise's points each classic mistake keeps (0 when not listed):
+# a wrong yt_pred costs the yt_pred sub-check only.
+KEEPS = {"yt_pred_from_a_prev": 2 / 3, "yt_pred_without_softmax": 2 / 3}
 # name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
 DIAGNOSES_SAY = {
     "softmax_wrong_axis": "you normalised over the rows (axis=1)",
@@ -207,17 +214,22 @@ def verify_cell_step(fn, name, xt, a_prev, p, activation, expected, mistakes) ->
     if not (isinstance(out, tuple) and len(out) == 3):
         fail(f"{name} should return a tuple of three: (a_next, yt_pred, cache).")
     a_next, yt_pred, cache = out
-    expect_array(a_next, e_a.shape, "a_next")
-    expect_array(yt_pred, e_y.shape, "yt_pred")
-    if not close(a_next, e_a):
-        diagnose(a_next, e_a, [(txt, a) for txt, a, _ in mistakes if a is not None], f"a_next (activation={activation!r})")
-    if not close(yt_pred, e_y):
-        diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None], f"yt_pred (activation={activation!r})")
-    if not (isinstance(cache, tuple) and len(cache) == 4):
-        fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
-    if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and same(cache[3], p)):
-        fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
-             "holding the parameters dict that was passed in.")
+    with part("a_next"):
+        expect_array(a_next, e_a.shape, "a_next")
+        if not close(a_next, e_a):
+            diagnose(a_next, e_a, [(txt, a) for txt, a, _ in mistakes if a is not None],
+                     f"a_next (activation={activation!r})")
+    with part("yt_pred"):
+        expect_array(yt_pred, e_y.shape, "yt_pred")
+        if not close(yt_pred, e_y):
+            diagnose(yt_pred, e_y, [(txt, y) for txt, _, y in mistakes if y is not None],
+                     f"yt_pred (activation={activation!r})")
+    with part("cache"):
+        if not (isinstance(cache, tuple) and len(cache) == 4):
+            fail("cache should be the tuple (a_next, a_prev, xt, parameters).")
+        if not (close(cache[0], e_a) and close(cache[1], a_prev) and close(cache[2], xt) and same(cache[3], p)):
+            fail("cache should be the tuple (a_next, a_prev, xt, parameters), in that order, "
+                 "holding the parameters dict that was passed in.")
 
 
 # ---------------------------------------------------------------- rnn_forward

@@ -12,12 +12,30 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import call, close, common, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
+from autograde.checks import (
+    call,
+    close,
+    common,
+    diagnose,
+    expect_array,
+    expect_float,
+    fail,
+    isolate,
+    part,
+    quiet_numpy,
+)
 from solutions import ch04 as ref04
 from solutions import ch06 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).
+# Partial credit: exercise -> sub-check -> weight (autograde.checks.part): each gradient of
+# the cell is a sub-check of its own.
+PARTS = {"rnn_cell_backward": {"dxt": 1, "da_prev": 1, "dWax": 1, "dWaa": 1, "dba": 1}}
+# The share of its exercise's points each classic mistake keeps (0 when not listed): a
+# mistake in one gradient costs that gradient only.
+KEEPS = {"dba_not_summed": 0.8, "dwaa_with_a_next": 0.8, "dwaa_transposed": 0.8, "da_prev_without_transpose": 0.8}
+
 MISTAKES = {
     "derivative_at_a_prev": ("rnn_cell_backward", "1 - a_next ** 2", "1 - a_prev ** 2"),
     "no_activation_derivative": ("rnn_cell_backward", "dz = da_next * (1 - a_next ** 2)", "dz = da_next"),
@@ -227,20 +245,22 @@ def check_rnn_cell_backward(rnn_cell_backward):
                                CELL_KEYS, "rnn_cell_backward")
             shapes = {"dxt": (n_x, m), "da_prev": (n_a, m), "dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dba": (n_a, 1)}
             got_dba = out["dba"]
-            if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
-                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like="dba was not summed over "
-                     "the batch. ba is added to every one of the m columns, so dba = np.sum(dz, axis=1, keepdims=True).")
-            if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
-                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
-                     "(np.sum(..., axis=1, keepdims=True)).")
-            for key in CELL_KEYS:
-                expect_array(out[key], shapes[key], key)
+            with part("dba"):
+                if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
+                    fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like="dba was not summed "
+                         "over the batch. ba is added to every one of the m columns, so "
+                         "dba = np.sum(dz, axis=1, keepdims=True).")
+                if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
+                    fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
+                         "(np.sum(..., axis=1, keepdims=True)).")
             expected = ref.rnn_cell_backward(da_next, cache, activation)
             variants = list(_cell_variants(da_next, cache, activation))
             for key in CELL_KEYS:
-                if not close(out[key], expected[key]):
-                    diagnose(out[key], expected[key], [(t, v[key]) for t, v in variants],
-                             f"{key} (activation={activation!r}, m={m})")
+                with part(key):  # each gradient is a sub-check of its own
+                    expect_array(out[key], shapes[key], key)
+                    if not close(out[key], expected[key]):
+                        diagnose(out[key], expected[key], [(t, v[key]) for t, v in variants],
+                                 f"{key} (activation={activation!r}, m={m})")
 
 
 # ---------------------------------------------------------------- rnn_backward

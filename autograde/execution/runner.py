@@ -78,8 +78,20 @@ def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str
     return Status.CRASHED, f"the kernel died or stopped answering the grader ({why})"[:300]
 
 
-def verdict(passed: bool, message: str, diagnosis: str | None = None, mistake: str | None = None) -> dict:
-    return {"passed": passed, "message": message, "diagnosis": diagnosis, "mistake": mistake}
+def verdict(passed: bool, message: str, diagnosis: str | None = None, mistake: str | None = None,
+            score: float | None = None, parts: dict | None = None) -> dict:
+    """One exercise's trusted verdict; ``score``: the share of its points earned (1 when
+    passed; partial credit from the sub-checks in ``parts``, sub-check -> passed)."""
+    share = (1.0 if passed else 0.0) if score is None else min(1.0, max(0.0, float(score)))
+    return {"passed": passed, "message": message, "diagnosis": diagnosis, "mistake": mistake, "score": share,
+            "parts": dict(parts or {})}
+
+
+def _parts(checks, exercise: str, failed: dict) -> dict:
+    """Sub-check -> {"passed", "weight"} for an exercise with partial credit (``PARTS``)."""
+    weights = getattr(checks, "PARTS", {}).get(exercise, {})
+    return {k: {"passed": bool(failed.get(k, True)) if failed else True, "weight": float(w)}
+            for k, w in weights.items()}
 
 
 class CappedClient(NotebookClient):
@@ -256,9 +268,10 @@ class NotebookRun:
         window.wait_ready(timeout=self.settings.cell_timeout)
         try:
             run(self.checks, name, window.learner(name))  # a failure names its mistake
-            result = verdict(True, "passed")
+            result = verdict(True, "passed", parts=_parts(self.checks, name, {}))
         except CheckFailed as failed:
-            result = verdict(False, str(failed), failed.diagnosis, failed.mistake)
+            result = verdict(False, str(failed), failed.diagnosis, failed.mistake, failed.score,
+                             _parts(self.checks, name, failed.parts))
         except Exception as exc:  # noqa: BLE001 - a bug on our side: no points, and the instructor is told
             self.warnings.append(f"the hidden check of {name} failed with an internal error "
                                  f"({type(exc).__name__}: {exc}); it scored 0")
