@@ -13,6 +13,10 @@
                             graded submission (no notebook runs) and say whose grade moved
     export                  write grades.csv (and copy the feedback) from the gradebook, or
                             with --format canvas|moodle that LMS's gradebook-import file
+    serve                   the submission service: learners submit over HTTP and get the
+                            verdict in seconds (binds 127.0.0.1:8000 unless --host/--port)
+    tokens ROSTER.csv       a token per learner of the roster (and --instructor NAME), written
+                            to --out; the service keeps only their hashes
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
                             a fresh round trip, after editing a chapter
 
@@ -83,6 +87,21 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["grades", "canvas", "moodle"], default="grades",
                    help="grades: grades.csv and the feedback pages (default); canvas, moodle: that LMS's "
                         "gradebook-import file (canvas.csv, moodle.csv), one column per chapter")
+    sv = sub.add_parser("serve", parents=[common], help="the submission service (HTTP; see the README)")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1: this machine only; put a TLS reverse proxy in front)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument("--workers", type=int, default=0, help="parallel grading workers on this machine (default: one per core)")
+    sv.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port)")
+    sv.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell, or one exercise's check, may run (default 60)")
+    sv.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
+    sv.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory per learner's kernel (default 2; 0: none)")
+    sv.add_argument("--max-queue", type=int, default=5000, help="queued submissions beyond which uploads get 503 (default 5000)")
+    t = sub.add_parser("tokens", parents=[common], help="a token per learner of a roster; the service keeps hashes")
+    t.add_argument("roster", nargs="?", help="CSV with a student_id column (more columns may follow)")
+    t.add_argument("--out", required=True, help="where to write student_id,token (mode 0600)")
+    t.add_argument("--instructor", action="append", default=[], metavar="NAME",
+                   help="also make an instructor's token for NAME (may be repeated)")
     y = sub.add_parser("sync", parents=[common], help="maintainers: refresh chapters/ nbgrader metadata from a round trip")
     y.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04 ch05; default: all)")
     return parser
@@ -190,6 +209,45 @@ def _late(course_dir, args) -> int:
     return 0
 
 
+def _serve(course_dir, args) -> int:
+    import uvicorn
+
+    from autograde import course, policies
+    from autograde.service import app
+    from autograde.settings import GradeSettings
+
+    try:
+        policies.load(course_dir.root, [ch.assignment for ch in course.chapters()])
+    except policies.PolicyError as exc:
+        sys.exit(f"cannot serve: {exc}")
+    settings = GradeSettings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
+                             notebook_timeout=args.notebook_timeout,
+                             mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None, progress=False)
+    svc = app.make_service(course_dir, settings)
+    svc.max_queue = args.max_queue
+    print(f"serving {course_dir.root} on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app.build(svc), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _tokens(course_dir, args) -> int:
+    from autograde.service import store, tokens
+
+    if not args.roster and not args.instructor:
+        sys.exit("tokens: give ROSTER.csv, or --instructor NAME, or both")
+    try:
+        students = tokens.read_roster(args.roster) if args.roster else []
+    except (OSError, tokens.RosterError) as exc:
+        sys.exit(f"tokens: {exc}")
+    course_dir.root.mkdir(parents=True, exist_ok=True)
+    s = store.Store(store.service_url(course_dir.root, course_dir.gradebook_url), course_dir.root)
+    rows = tokens.issue(s, students) + tokens.issue(s, args.instructor, tokens.INSTRUCTOR)
+    s.close()
+    print(f"{len(students)} learner and {len(args.instructor)} instructor tokens: {tokens.write_tokens(rows, args.out)} "
+          "(hand each learner their own; the service keeps only hashes)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -222,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         from autograde.coordinator import Grader
 
         print(Grader(c).export(args.out, lms=None if args.format == "grades" else args.format))
+    elif args.command == "serve":
+        return _serve(c, args)
+    elif args.command == "tokens":
+        return _tokens(c, args)
     elif args.command == "sync":
         from autograde.authoring.roundtrip import sync_chapters
 

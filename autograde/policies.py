@@ -16,6 +16,19 @@ An instructor edits one file, ``<course>/policies.toml``::
     ch04 = 2026-12-03T23:59:00Z   # or a number of days added to the chapter's
     ch05 = 2
 
+    [service]                 # the submission service (python -m autograde serve)
+    rate_limit = 3            # submissions per learner and chapter in any rate window
+    rate_window_minutes = 10
+    counts = "last"           # which submission counts: "last" before the due date, or "best"
+    diagnoses = "always"      # or "after_due": before the due date only pass/fail per exercise
+    max_upload_kb = 5120      # the largest notebook accepted (service-wide only)
+
+    [service.chapters.ch04]   # any of the four above but max_upload_kb, for one chapter
+    counts = "best"
+
+The service's due date of a chapter is the late rules' (``[late.chapters.chNN].due``),
+read against the server's own clock.
+
 A due date is a TOML date-time or a string such as ``"2026-12-01 23:59 UTC"``; without a
 zone it is UTC. A chapter with no due date here keeps the one given to ``grade --due``.
 
@@ -58,6 +71,22 @@ class LateRule:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServiceRule:
+    """The submission service's rule of one chapter (the ``[service]`` defaults with its own
+    overrides)."""
+
+    rate_limit: int = 3
+    """submissions one learner may make of one chapter in any ``rate_window_minutes``"""
+    rate_window_minutes: float = 10.0
+    counts: str = "last"
+    """which submission goes to the gradebook: ``last`` (the last before the due date; the
+    last of all when none was on time) or ``best`` (the highest score; the later of equals)"""
+    diagnoses: str = "always"
+    """``always``: the hidden checks' diagnoses show at once; ``after_due``: before the due
+    date a learner sees only pass/fail per exercise"""
+
+
+@dataclasses.dataclass(frozen=True)
 class Policies:
     """Everything in policies.toml (an absent file: no penalty, no grace day)."""
 
@@ -68,8 +97,17 @@ class Policies:
     extensions: dict = dataclasses.field(default_factory=dict)
     """(student id, assignment) -> a due date (datetime) or days added (float)"""
 
+    service: ServiceRule = ServiceRule()
+    service_chapters: dict = dataclasses.field(default_factory=dict)
+    """assignment (chNN) -> ServiceRule"""
+    max_upload_kb: int = 5120
+    """the largest notebook the service accepts"""
+
     def rule(self, assignment: str) -> LateRule:
         return self.chapters.get(assignment, self.default)
+
+    def service_rule(self, assignment: str) -> ServiceRule:
+        return self.service_chapters.get(assignment, self.service)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +172,34 @@ def _rule(table: dict, base: LateRule, where: str, chapter: bool) -> LateRule:
     return dataclasses.replace(base, **changes)
 
 
+_SERVICE_KEYS = {"rate_limit", "rate_window_minutes", "counts", "diagnoses"}
+_CHOICES = {"counts": ("last", "best"), "diagnoses": ("always", "after_due")}
+
+
+def _service_rule(table: dict, base: ServiceRule, where: str, chapter: bool) -> ServiceRule:
+    allowed = _SERVICE_KEYS if chapter else _SERVICE_KEYS | {"max_upload_kb", "chapters"}
+    if not isinstance(table, dict):
+        raise PolicyError(f"{where} must be a table")
+    unknown = set(table) - allowed
+    if unknown:
+        raise PolicyError(f"{where}: unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(allowed))})")
+    changes = {}
+    if "rate_limit" in table:
+        v = table["rate_limit"]
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1000:
+            raise PolicyError(f"{where}.rate_limit: {v!r} must be a whole number from 1 to 1000")
+        changes["rate_limit"] = v
+    if "rate_window_minutes" in table:
+        changes["rate_window_minutes"] = _number(table["rate_window_minutes"], f"{where}.rate_window_minutes",
+                                                 0.01, 10080)
+    for key, choices in _CHOICES.items():
+        if key in table:
+            if table[key] not in choices:
+                raise PolicyError(f"{where}.{key}: {table[key]!r} must be one of " + ", ".join(map(repr, choices)))
+            changes[key] = table[key]
+    return dataclasses.replace(base, **changes)
+
+
 def parse(text: str, assignments=None) -> Policies:
     """The policies in ``text`` (TOML); ``assignments``: the course's chapters, to catch a
     misspelt one."""
@@ -141,9 +207,9 @@ def parse(text: str, assignments=None) -> Policies:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{FILE} is not valid TOML: {exc}") from None
-    unknown = set(data) - {"late"}
+    unknown = set(data) - {"late", "service"}
     if unknown:
-        raise PolicyError(f"{FILE}: unknown table [{sorted(unknown)[0]}] (known: [late])")
+        raise PolicyError(f"{FILE}: unknown table [{sorted(unknown)[0]}] (known: [late], [service])")
     late = data.get("late", {})
     default = _rule(late, LateRule(), "[late]", chapter=False)
     known = set(assignments) if assignments is not None else None
@@ -166,7 +232,15 @@ def parse(text: str, assignments=None) -> Policies:
     grace_days = late.get("grace_days", 0)
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or grace_days < 0:
         raise PolicyError(f"[late].grace_days: {grace_days!r} must be a whole number of days, 0 or more")
-    return Policies(default, chapters, grace_days, extensions)
+    service_table = data.get("service", {})
+    service = _service_rule(service_table, ServiceRule(), "[service]", chapter=False)
+    service_chapters = {chapter_name(name, f"[service.chapters.{name}]"):
+                        _service_rule(t, service, f"[service.chapters.{name}]", True)
+                        for name, t in service_table.get("chapters", {}).items()}
+    max_kb = service_table.get("max_upload_kb", 5120)
+    if isinstance(max_kb, bool) or not isinstance(max_kb, int) or not 1 <= max_kb <= 50 * 1024:
+        raise PolicyError(f"[service].max_upload_kb: {max_kb!r} must be a whole number from 1 to 51200")
+    return Policies(default, chapters, grace_days, extensions, service, service_chapters, max_kb)
 
 
 def load(course_root, assignments=None) -> Policies:
