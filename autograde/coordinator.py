@@ -142,7 +142,8 @@ class Grader:
         """Grade everything in ``source``. ``starting``: the cluster, if already being
         started (``autograde.execution.cluster.start_in_background``)."""
         out = pathlib.Path(out or self.course.root / "export")
-        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler)
+        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
+                                                                self.settings.worker_memory)
         handed = False
         try:
             with run_folder() as folder:

@@ -88,7 +88,7 @@ class SandboxPool:
             self._next = None
 
 
-_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None}
+_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None, "caller": None}
 _STATE_LOCK = threading.Lock()
 
 
@@ -115,7 +115,20 @@ def _pool(settings: dict) -> SandboxPool:
         return _STATE["pool"]
 
 
+def _caller(settings: dict):
+    """This process's stand-in caller: the reference answering for the sandbox runs in a
+    process of its own, under the exercise's time and ``stand_in_memory`` bytes."""
+    from autograde.execution.budget import BoundedCaller
+
+    with _STATE_LOCK:
+        if _STATE["caller"] is None:
+            _STATE["caller"] = BoundedCaller(memory=settings.get("stand_in_memory"))
+        return _STATE["caller"]
+
+
 def _cleanup() -> None:
+    if _STATE["caller"] is not None:
+        _STATE["caller"].close()
     if _STATE["pool"] is not None:
         _STATE["pool"].close()
     if _STATE["dir"] is not None:
@@ -126,9 +139,10 @@ def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
     """Run and grade one sanitized notebook (a dask task: plain data in and out). It
     returns within the notebook's time limit and a minute, whatever the notebook does:
     past that, its sandbox is killed and it has no verdicts."""
-    run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")})
+    run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")},
+                      interrupt_grace=settings.get("interrupt_grace", 10))
     sandbox = _pool(settings).take()
-    notebook = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox)
+    notebook = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox, caller=_caller(settings))
     done: dict = {}
     thread = threading.Thread(target=lambda: done.update(notebook.run()), name="notebook", daemon=True)
     thread.start()
@@ -158,6 +172,7 @@ def warm_up(settings: dict) -> int:
     from autograde.outputs import feedback
 
     _pool(settings).prime()
+    _caller(settings).pool.run(int, seconds=60)  # its process is started now, not at the first stand-in
     for ch in course.chapters():
         importlib.import_module(ch.checks_module)
     feedback._exporter()
