@@ -26,7 +26,7 @@ class GradeSettings:
     """rasterize figures into the feedback (and run the figure cells that grading can skip)"""
 
     # budgets: every step of one submission has a time and a memory bound (issue 15)
-    prepare_seconds: float = 30
+    prepare_seconds: float = 10
     """seconds the run plan of one notebook may take (past it, every cell runs: no skipping)"""
     save_seconds: float = 30
     """seconds cleaning one executed notebook for feedback may take (sanitising its HTML)"""

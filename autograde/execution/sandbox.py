@@ -380,6 +380,42 @@ class Sandbox:
         return self.child_pid
 
 
+ENABLE = ("the grader runs every notebook in a bubblewrap sandbox and grades nothing without it. "
+          "Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+          "user.max_user_namespaces > 0; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0), "
+          "or in a container run it as root with --cap-add SYS_ADMIN --security-opt seccomp=unconfined "
+          "--security-opt apparmor=unconfined (README: \"Grading in a container\")")
+
+
+def preflight() -> str | None:
+    """Why no sandbox can start on this machine, in one line, or None: a sandbox of the
+    real command line (namespaces, mounts, system-call filter) runs ``python -c pass``."""
+    from autograde.execution import syscalls
+
+    missing = syscalls.unavailable()
+    if missing:
+        return missing
+    with tempfile.TemporaryDirectory(prefix="autograde-preflight-") as folder:
+        try:
+            factory = SandboxFactory(pathlib.Path(folder), Limits())
+        except SandboxUnavailable as exc:
+            return f"{exc}; {ENABLE}"
+        fd = os.open(factory.seccomp, os.O_RDONLY)
+        try:
+            command = factory.command(SANDBOX_UID if not factory.privileged else UID_BASE, fd)
+            command = command[:-1] + ["-c", "pass"]  # the harness, replaced by nothing
+            done = subprocess.run(command, pass_fds=[fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the sandbox cannot start ({exc}); {ENABLE}"
+        finally:
+            os.close(fd)
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"the sandbox cannot start ({why[-1] if why else f'exit status {done.returncode}'}); {ENABLE}"
+    return None
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

@@ -88,7 +88,7 @@ class SandboxPool:
             self._next = None
 
 
-_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None, "caller": None}
+_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None, "caller": None, "steps": None}
 _STATE_LOCK = threading.Lock()
 
 
@@ -129,6 +129,8 @@ def _caller(settings: dict):
 def _cleanup() -> None:
     if _STATE["caller"] is not None:
         _STATE["caller"].close()
+    if _STATE.get("steps") is not None:
+        _STATE["steps"].close()
     if _STATE["pool"] is not None:
         _STATE["pool"].close()
     if _STATE["dir"] is not None:
@@ -158,10 +160,24 @@ def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
     return done
 
 
-def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
+def _steps(settings: dict):
+    """This process's pool for bounded steps (the feedback page)."""
+    from autograde.execution.budget import BoundedPool
+
+    with _STATE_LOCK:
+        if _STATE.get("steps") is None:
+            _STATE["steps"] = BoundedPool(1, settings.get("step_memory", 2**30), preload=("autograde.outputs.feedback",))
+        return _STATE["steps"]
+
+
+def render_feedback(nb_json: str, nbgrader_resources: dict, settings: dict | None = None) -> str:
+    """The feedback page, made in a bounded process of this worker (``feedback_seconds``,
+    ``step_memory``); a page over budget is an error for that submission alone."""
     from autograde.outputs import feedback
 
-    return feedback.render(nb_json, nbgrader_resources)
+    settings = settings or {}
+    return _steps(settings).run(feedback.render, nb_json, nbgrader_resources,
+                               seconds=float(settings.get("feedback_seconds", 60)), what="making the feedback page")
 
 
 def warm_up(settings: dict) -> int:
@@ -176,6 +192,7 @@ def warm_up(settings: dict) -> int:
     for ch in course.chapters():
         importlib.import_module(ch.checks_module)
     feedback._exporter()
+    _steps(settings).submit(feedback.warm, seconds=120)  # its process compiles the templates now
     return os.getpid()
 
 

@@ -251,6 +251,11 @@ def _exporter():
     return _EXPORTER
 
 
+def warm() -> None:
+    """Make this process's exporter now (a worker's page process, ahead of its first page)."""
+    _exporter()
+
+
 def render(nb_json: str, nbgrader_resources: dict) -> str:
     """The feedback page of a clean feedback notebook (see ``clean_notebook``), given the
     grade information the coordinator read from the gradebook."""
