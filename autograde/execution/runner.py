@@ -98,17 +98,18 @@ class CappedClient(NotebookClient):
         """nbclient's, except that a kernel that ignores the interrupt (a loop in C, a
         handler of its own) does not keep the notebook waiting: ``grace`` seconds after the
         interrupt the sandbox is stopped and the run ends here, timed out."""
-        try:
-            return await asyncio.wait_for(super().async_execute_cell(cell, cell_index, execution_count, store_history),
-                                          (self.timeout or 0) + self.grace if self.timeout else None)
-        except CellTimeoutError:
-            raise
-        except TimeoutError:  # asyncio.wait_for's
-            self.timed_out = True
-            if self.on_stuck is not None:
-                self.on_stuck()
-            raise CellTimeoutError(f"a cell ran longer than {self.timeout:g} s and did not stop when interrupted "
-                                   f"({self.grace:g} s later); its sandbox was stopped") from None
+        task = asyncio.ensure_future(super().async_execute_cell(cell, cell_index, execution_count, store_history))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout + self.grace if self.timeout else None)
+        if task in done:
+            return task.result()
+        self.timed_out = True
+        if self.on_stuck is not None:
+            self.on_stuck()
+        task.cancel()  # (nbclient reports its own cancellation as a dead kernel: not what happened)
+        with contextlib.suppress(BaseException):
+            await task
+        raise CellTimeoutError(f"a cell ran longer than {self.timeout:g} s and did not stop when interrupted "
+                               f"({self.grace:g} s later); its sandbox was stopped")
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error", "update_display_data"):
