@@ -78,12 +78,20 @@ def run(cmd, cwd=None) -> float:
     return time.monotonic() - t
 
 
+def in_kernel_baseline(course_dir: pathlib.Path) -> None:
+    """Let plain ``nbgrader autograde`` grade this copy of the course, with the hidden checks
+    in the learner's kernel (refused in every other course directory): the baseline."""
+    cfg = course_dir / "nbgrader_config.py"
+    cfg.write_text(cfg.read_text().replace("__file__", "__file__, in_kernel_baseline=True", 1))
+
+
 def bench(n: int, work: pathlib.Path, workers: int) -> dict:
     subs = work / f"subs{n}"
     made = make_submissions(n, subs)
     ours_dir, plain_dir = work / f"ours{n}", work / f"plain{n}"
     Course(ours_dir).release()
     shutil.copytree(ours_dir, plain_dir)  # the same released course, untouched gradebook
+    in_kernel_baseline(plain_dir)
     extra = ["--workers", str(workers)] if workers else []
     t_ours = run([sys.executable, "-m", "autograde", "--course", str(ours_dir), "-q", "grade", str(subs),
                   "--out", str(work / f"out{n}"), *extra])
