@@ -140,6 +140,8 @@ class Grader:
         self.db_url = c.gradebook_url
         self.timing: collections.Counter = collections.Counter()
         self._released: dict = {}
+        # the coordinator's one heavy step of its own, the run plan, runs in a bounded process
+        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.nbgrader_glue.sanitize",))
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
 
@@ -209,8 +211,6 @@ class Grader:
         hidden = [str(self.course.root), str(out), str(folder), str(source)]
         worker_settings = self.settings.worker_settings(hidden, str(folder))
         progress = Progress(len(todo), self.settings.progress)
-        # the coordinator's one heavy step of its own, the run plan, runs in a bounded process
-        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.nbgrader_glue.sanitize",))
         self.steps.submit(int, seconds=60)  # its process starts while the first submissions are read
         self.shared = gradebook.SharedGradebook(self.db_url)
         self.shared.patch()
@@ -228,7 +228,7 @@ class Grader:
             dispatch.collect(results, progress)
         finally:
             t0 = time.monotonic()
-            self.steps.close()
+            self.steps.close()  # (made again if this Grader grades again)
             self.shared.close()
             dispatch.close()
             self.timing["stop workers"] += time.monotonic() - t0
