@@ -4,7 +4,13 @@
     grade SUBMISSIONS       grade a folder <student>/<notebook>.ipynb, or an LMS zip;
                             writes grades.csv, intake.csv, report.html and one feedback
                             page per submission
+    grade --regrade chNN    grade the stored originals of chNN again (after the hidden
+                            checks changed); regrade.csv says which scores moved and why
     feedback                regenerate the feedback pages of everything graded
+    similarity              pages of the learners whose exercise code is unusually alike,
+                            per chapter, from the stored originals (also made by grade)
+    late                    apply the late rules of <course>/policies.toml again to every
+                            graded submission (no notebook runs) and say whose grade moved
     export                  write grades.csv (and copy the feedback) from the gradebook, or
                             with --format canvas|moodle that LMS's gradebook-import file
     sync                    (maintainers) refresh the nbgrader metadata of chapters/ from
@@ -43,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", parents=[common], help="generate the student notebooks in <course>/release")
     g = sub.add_parser("grade", parents=[common], help="grade a folder or zip of submissions")
-    g.add_argument("submissions", help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
+    g.add_argument("submissions", nargs="?",
+                   help="folder laid out <student_id>/<notebook>.ipynb, or an LMS zip of them")
+    g.add_argument("--regrade", nargs="+", metavar="chNN", default=None,
+                   help="instead of SUBMISSIONS: grade every stored original of these chapters again (after the "
+                        "hidden checks changed); manual grades are kept; regrade.csv says what moved and why")
     g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
     g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
     g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
@@ -59,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--figures", action="store_true",
                    help="render the notebooks' figures into the feedback (slower; no grade depends on them)")
     sub.add_parser("feedback", parents=[common], help="regenerate the feedback pages of every graded submission")
+    m = sub.add_parser("similarity", parents=[common], help="pages of learners whose code is unusually alike")
+    m.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04; default: all graded)")
+    m.add_argument("--out", default=None, help="output folder (default: <course>/export); pages in <out>/similarity/")
+    m.add_argument("--threshold", type=float, default=None,
+                   help="share of one learner's own code found in the other's to list a pair (default 0.8)")
+    m.add_argument("--min-tokens", type=int, default=None,
+                   help="normalised characters in common to list a pair (default 120)")
+    la = sub.add_parser("late", parents=[common], help="apply policies.toml's late rules again; say what moved")
+    la.add_argument("--out", default=None, help="where to write grades.csv and report.html again (default: <course>/export)")
     e = sub.add_parser("export", parents=[common], help="write grades.csv from the gradebook")
     e.add_argument("--out", default=None, help="output folder (default: <course>/export)")
     e.add_argument("--format", choices=["grades", "canvas", "moodle"], default="grades",
@@ -70,8 +89,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(course_dir, args) -> int:
+    from autograde import course, policies
     from autograde.execution.cluster import start_in_background
     from autograde.execution.sandbox import preflight
+
+    if bool(args.submissions) == bool(args.regrade):
+        sys.exit("grade: give SUBMISSIONS, or --regrade chNN ... (not both)")
+    unknown = sorted(set(args.regrade or []) - {ch.assignment for ch in course.chapters()})
+    if unknown:
+        sys.exit(f"grade --regrade: no chapter {unknown[0]!r} in this course")
     from autograde.settings import GradeSettings
 
     if not args.scheduler:  # (a cluster's workers check their own machines as they warm up)
@@ -85,6 +111,10 @@ def _grade(course_dir, args) -> int:
     from autograde.outputs.report import summary_table, write_report
     from autograde.status import Status
 
+    try:  # a broken policies.toml stops the run before any grading, not after
+        policies.load(course_dir.root, [ch.assignment for ch in course.chapters()])
+    except policies.PolicyError as exc:
+        sys.exit(f"cannot grade: {exc}")
     if args.timestamps and not pathlib.Path(args.timestamps).is_file():
         sys.exit(f"--timestamps: no such file {args.timestamps}")
     due = None
@@ -101,8 +131,12 @@ def _grade(course_dir, args) -> int:
     grader = Grader(course_dir, settings)
     from autograde.intake.collect import IntakeError
 
+    moved = None
     try:
-        results = grader.grade(args.submissions, args.out, due, args.timestamps, starting)
+        if args.regrade:
+            results, moved = grader.regrade(args.regrade, args.out, starting)
+        else:
+            results = grader.grade(args.submissions, args.out, due, args.timestamps, starting)
     except IntakeError as exc:
         sys.exit(f"cannot grade: {exc}")
     out = pathlib.Path(args.out or course_dir.root / "export")
@@ -111,13 +145,57 @@ def _grade(course_dir, args) -> int:
           + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
     print(f"grades:   {out / 'grades.csv'}")
     print(f"intake:   {out / 'intake.csv'}")
-    print(f"report:   {write_report(results, out / 'report.html', grader.intake)}")
+    if moved is not None:
+        from autograde.outputs import export
+
+        print(f"regrade:  {len(moved)} exercise scores changed: {export.write_regrade(moved, out)}")
+        for m in moved[:20]:
+            print(f"  {m['student']} {m['chapter']} {m['exercise']}: {m['old']} -> {m['new']}")
+    similar = _similarity(course_dir, out, sorted({r.chapter.assignment for r in results if r.chapter}))
+    report = write_report(results, out / "report.html", grader.intake, similar, grader.late_changes, moved)
+    print(f"report:   {report}")
     print(f"feedback: {out / 'feedback'}")
     print(f"sandbox memory: {MEMORY_MECHANISM}, {args.mem_limit:g} GiB" if args.mem_limit
           else f"sandbox memory: no limit (--mem-limit 0); {MEMORY_MECHANISM}")
     for r in results:
         if r.status != Status.GRADED:
             print(f"  {r.student} {r.chapter.notebook if r.chapter else '-'}: {r.status}: {r.message}", file=sys.stderr)
+    return 0
+
+
+def _similarity(course_dir, out, chapters, threshold=None, min_tokens=None) -> dict:
+    """The similarity pages of ``chapters``; chapter -> (page, pairs). Never stops a run: a
+    failure is a warning."""
+    from autograde.outputs import similarity
+
+    try:
+        return similarity.course_report(course_dir, out, chapters,
+                                        similarity.THRESHOLD if threshold is None else threshold,
+                                        similarity.MIN_TOKENS if min_tokens is None else min_tokens)
+    except Exception as exc:  # noqa: BLE001 - the grades are written; the pages are extra
+        logging.getLogger("autograde").warning("the similarity pages could not be made: %s", exc)
+        return {}
+
+
+def _late(course_dir, args) -> int:
+    from autograde import policies
+    from autograde.coordinator import Grader
+    from autograde.outputs import export
+    from autograde.outputs.report import write_report
+
+    grader = Grader(course_dir)
+    results = grader.results_from_records()
+    try:
+        moved = grader.apply_policies(results)
+    except policies.PolicyError as exc:
+        sys.exit(f"cannot apply the late rules: {exc}")
+    out = pathlib.Path(args.out or course_dir.root / "export")
+    late = [r for r in results if r.late]
+    print(f"{len(results)} graded submissions, {len(late)} late, {len(moved)} final scores changed")
+    for m in moved:
+        print(f"  {m.student} {m.assignment}: {m.old:g} -> {m.new:g} ({m.now or 'on time'}; was: {m.was or 'on time'})")
+    print(f"grades:   {export.write_grades(results, out, course_dir.feedback_file)}")
+    print(f"report:   {write_report(results, out / 'report.html', (), _similarity(course_dir, out, None), moved)}")
     return 0
 
 
@@ -140,6 +218,15 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in Grader(c).regenerate_feedback():
             print(path)
+    elif args.command == "late":
+        return _late(c, args)
+    elif args.command == "similarity":
+        out = pathlib.Path(args.out or c.root / "export")
+        pages = _similarity(c, out, args.chapters or None, args.threshold, args.min_tokens)
+        for assignment, (page, pairs) in pages.items():
+            print(f"{assignment}: {len(pairs)} pairs flagged: {page}")
+        if not pages:
+            print("no chapter has two stored submissions to compare")
     elif args.command == "export":
         from autograde.coordinator import Grader
 

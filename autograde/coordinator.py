@@ -12,7 +12,8 @@
     save      (coordinator, the only writer: the trusted verdicts into the gradebook with
                nbgrader's SaveAutoGrades, then a journal line with the scores it saved)
     feedback  (workers render each page from a clean copy; the coordinator writes it)
-    export    (grades.csv, report.html)
+    export    (the late rules of policies.toml, grades.csv; the CLI adds report.html and
+               the similar-code pages)
 
 Every step of a submission has a time and memory budget (``GradeSettings``): intake
 has its size limit, the plan a bounded process, execution the sandbox's limits and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -48,7 +50,7 @@ from autograde.nbgrader_glue import sanitize
 from autograde.nbgrader_glue.coursedir import Course
 from autograde.outputs import export, feedback
 from autograde.records import Result, Submission
-from autograde.saving import gradebook
+from autograde.saving import gradebook, penalties
 from autograde.saving.journal import Journal
 from autograde.settings import GradeSettings
 from autograde.status import Status
@@ -144,18 +146,36 @@ class Grader:
         self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.nbgrader_glue.sanitize",))
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
+        self.late_changes: list = []
+        """final scores the late rules moved in the last ``apply_policies`` (``policies.Change``)"""
 
     # ------------------------------------------------------------ the run
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
         """Grade everything in ``source``. ``starting``: the cluster, if already being
         started (``autograde.execution.cluster.start_in_background``)."""
+        return self._run(lambda folder: collect.collect(source, folder, timestamps), source, out, due, starting)
+
+    def regrade(self, assignments, out=None, starting=None) -> tuple[list[Result], list[dict]]:
+        """Grade every learner's stored original of ``assignments`` (chNN) again, after the
+        hidden checks changed; manual grades are kept. The results, and a row for every
+        exercise whose score moved: student, chapter, exercise, old, new, the hidden
+        check's word before and after."""
+        before = {(r.student, r.chapter.assignment): r for r in self.results_from_records()
+                  if r.chapter.assignment in assignments}
+        entries = self.journal.entries()
+        self.settings = dataclasses.replace(self.settings, force=True)
+        results = self._run(lambda folder: store.stored(self.course.root, assignments, entries),
+                            self.course.root / "submitted", out, None, starting)
+        return results, regrade_changes(before, results)
+
+    def _run(self, find, source, out, due, starting) -> list[Result]:
         out = pathlib.Path(out or self.course.root / "export")
         self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
                                                                 self.settings.worker_memory)
         handed = False
         try:
             with run_folder() as folder:
-                found = collect.collect(source, folder, timestamps)
+                found = find(folder)
                 subs, results, self.intake = found.submissions, found.problems, found.rows
                 for p in results:
                     log.warning("%s: %s", p.student, p.message)
@@ -169,6 +189,7 @@ class Grader:
                 with contextlib.suppress(Exception):
                     cluster.stop(*self.starting.result())
         t0 = time.monotonic()
+        self.late_changes = self.apply_policies(results)
         self.export(out, results)
         export.write_intake(self.intake, out)
         self.timing["export"] += time.monotonic() - t0
@@ -318,7 +339,8 @@ class Grader:
         self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
                              "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
                              "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
-                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "done": True})
+                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "timestamp": sub.timestamp,
+                             "done": True})
 
     # ------------------------------------------------------------ after grading
     def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
@@ -353,11 +375,24 @@ class Grader:
             written.append(page)
         return written
 
+    def apply_policies(self, results: list[Result]) -> list:
+        """The late rules of ``<course>/policies.toml`` on every graded submission (from the
+        journal, no notebook run again), onto ``results``; the final scores that moved."""
+        lates, moved = penalties.apply(self.course, self.journal)
+        by_key = {(a.student, a.assignment): a for a in lates}
+        for r in results:
+            a = by_key.get((r.student, r.chapter.assignment)) if r.chapter else None
+            if a is not None:
+                r.penalty, r.late = a.penalty, a.reason if a.penalty or a.days_late else ""
+        return moved
+
     def export(self, out, results: list[Result] | None = None, lms: str | None = None) -> pathlib.Path:
         """grades.csv (and the feedback pages) in ``out``; with ``lms`` (canvas, moodle),
         that LMS's gradebook-import file instead."""
         out = pathlib.Path(out or self.course.root / "export")
-        results = self.results_from_records() if results is None else results
+        if results is None:
+            results = self.results_from_records()
+            self.apply_policies(results)
         if lms:
             return export.write_lms(results, out, lms)
         return export.write_grades(results, out, self.course.feedback_file)
@@ -454,6 +489,31 @@ class _Dispatch:
             with contextlib.suppress(Exception):
                 self.client, self.cluster = self.starting.result()
         cluster.stop(self.client, self.cluster)
+
+
+def regrade_changes(before: dict, after: list[Result]) -> list[dict]:
+    """Every exercise whose score a regrade moved, with what its check said before and now."""
+    rows = []
+    for r in sorted((r for r in after if r.chapter), key=lambda r: (r.student, r.chapter.number)):
+        old = before.get((r.student, r.chapter.assignment))
+        if old is None:
+            continue
+        for name in dict.fromkeys([*old.exercises, *r.exercises]):
+            was, now = old.exercises.get(name), r.exercises.get(name)
+            if was != now:
+                rows.append({"student": r.student, "chapter": r.chapter.assignment, "exercise": name,
+                             "old": was, "new": now, "before": _said(old.verdicts.get(name)),
+                             "after": _said(r.verdicts.get(name))})
+    return rows
+
+
+def _said(verdict: dict | None) -> str:
+    """What a hidden check said of an exercise, in a few words."""
+    if not verdict:
+        return ""
+    if verdict.get("passed") is True:
+        return "passed"
+    return str(verdict.get("diagnosis") or verdict.get("message") or "failed")[:300]
 
 
 def _utc(stamp: str | None):

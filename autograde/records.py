@@ -52,6 +52,10 @@ class Result:
     """exercise name -> its maximum score"""
     message: str = ""
     seconds_late: float = 0.0
+    penalty: float = 0.0
+    """points taken off by the late rules (``autograde.policies``; nbgrader's late_submission_penalty)"""
+    late: str = ""
+    """why: the late rules' reason ("2 days late; 1 grace day used (0 left); ...")"""
     diagnoses: list = dataclasses.field(default_factory=list)
     """"exercise: explanation" of each classic mistake the hidden checks recognised"""
     verdicts: dict = dataclasses.field(default_factory=dict)
@@ -61,6 +65,11 @@ class Result:
     """the LMS's id of the learner, from the submission (for the LMS's import file)"""
     name: str = ""
     """the learner as the input names them (``Submission.name``), for display and the LMS's import file"""
+
+    @property
+    def final(self) -> float:
+        """The score after the late penalty: what grades.csv's final_score and the LMS get."""
+        return max(0.0, self.score - self.penalty)
 
 
 class Outcome(enum.StrEnum):

@@ -193,6 +193,10 @@ def test_class_report(graded):
     assert "rnn_cell_forward 0 %" not in text  # most of the class passed it
     assert "Most frequent diagnosed mistakes" in text and "the bias ba was left out" in text
     assert "Submissions that need a look" in text and "segfault" in text
+    # several learners handed in the reference's code: flagged for a look, scores untouched
+    assert "Similar code:" in text and "of learners flagged" in text
+    similar = page_text((out / "similarity" / "ch04.html").read_text())
+    assert "good and misnamed" in similar, similar[:2000]
 
 
 def test_feedback_and_export_commands_redo_the_outputs(graded, released, tmp_path):
@@ -272,3 +276,76 @@ def test_manual_grades_survive_a_rerun_and_late_work_is_reported(released, tmp_p
     rows = rows_of(tmp_path / "out2")
     assert float(rows[("alice", "ch04")]["ch04:rnn_forward"]) == 2
     assert float(rows[("alice", "ch04")]["score"]) == FULL - 1
+    assert float(rows[("alice", "ch04")]["final_score"]) == FULL - 1  # on time
+
+    # the instructor sets late rules: bob (1 day 10 h late) spends his one grace day, then
+    # loses 10 % of what he earned for the second day; no notebook runs again
+    (course_dir / "policies.toml").write_text(
+        "[late]\npenalty_per_day = 10\npenalty_cap = 50\ngrace_days = 1\n")
+    proc = cli("--course", course_dir, "late", "--out", tmp_path / "out3")
+    assert "1 final scores changed" in proc.stdout and "bob ch04: 8 -> 7.2" in proc.stdout, proc.stdout
+    rows = rows_of(tmp_path / "out3")
+    assert float(rows[("bob", "ch04")]["score"]) == FULL and float(rows[("bob", "ch04")]["late_penalty"]) == 0.8
+    assert float(rows[("bob", "ch04")]["final_score"]) == FULL - 0.8
+    assert "1 grace day used" in rows[("bob", "ch04")]["late"]
+    assert float(rows[("alice", "ch04")]["final_score"]) == FULL - 1  # her manual grade kept
+    report = page_text((tmp_path / "out3" / "report.html").read_text())
+    assert "Grades the late rules changed" in report and "2 days late" in report
+    with Course(course_dir).gradebook() as gb:  # nbgrader's own field holds the penalty
+        assert gb.find_submission_notebook(CH04.notebook, "ch04", "bob").late_submission_penalty == 0.8
+    cli("--course", course_dir, "export", "--format", "canvas", "--out", tmp_path / "out3")
+    assert "7.2" in (tmp_path / "out3" / "canvas.csv").read_text()
+
+    # a second grace day forgives bob entirely: the report says so
+    (course_dir / "policies.toml").write_text("[late]\npenalty_per_day = 10\ngrace_days = 2\n")
+    proc = cli("--course", course_dir, "late", "--out", tmp_path / "out4")
+    assert "bob ch04: 7.2 -> 8" in proc.stdout, proc.stdout
+    assert float(rows_of(tmp_path / "out4")[("bob", "ch04")]["final_score"]) == FULL
+    # a misspelt rule stops at once and changes nothing
+    (course_dir / "policies.toml").write_text("[late]\npenalty_per_dya = 10\n")
+    proc = cli("--course", course_dir, "late", check=False)
+    assert proc.returncode != 0 and "unknown setting 'penalty_per_dya'" in proc.stderr
+    proc = run(course_dir, subs, tmp_path / "out5", check=False)
+    assert proc.returncode != 0 and "cannot grade" in proc.stderr and "penalty_per_dya" in proc.stderr
+
+
+def test_regrade_grades_the_stored_originals_again_and_says_what_moved(released, tmp_path):
+    """After the hidden checks change, ``grade --regrade ch04`` grades every stored original
+    again (the submissions folder may be gone), keeps manual grades, and writes what moved."""
+    import shutil
+
+    from autograde.nbgrader_glue.coursedir import Course
+
+    course_dir, subs = tmp_path / "course", tmp_path / "subs"
+    write(subs, "alice", CH04, synthetic.submission(CH04, {"rnn_cell_forward": "bias_left_out"}))
+    write(subs, "bob", CH04, synthetic.submission(CH04, {"rnn_forward": "loop_not_from_a0"}))
+    run(course_dir, subs, tmp_path / "out1")
+    shutil.rmtree(subs)
+    # as an older, more lenient check would have left it: alice's rnn_cell_forward passed
+    journal = course_dir / "autograde-journal.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    for entry in lines:
+        if entry["student"] == "alice":
+            entry["verdicts"]["rnn_cell_forward"] = {"passed": True, "message": ""}
+    journal.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    with Course(course_dir).gradebook() as gb:
+        gb.find_grade("test_rnn_cell_forward", CH04.notebook, "ch04", "alice").auto_score = 3
+        gb.find_grade("test_rnn_forward", CH04.notebook, "ch04", "bob").manual_score = 2  # by hand
+        gb.db.commit()
+    proc = cli("--course", course_dir, "-q", "grade", "--regrade", "ch04", "--out", tmp_path / "out2", *TIMEOUTS)
+    assert "regrade:  1 exercise scores changed" in proc.stdout, proc.stdout
+    rows = rows_of(tmp_path / "out2")
+    assert float(rows[("alice", "ch04")]["ch04:rnn_cell_forward"]) == 0
+    assert float(rows[("bob", "ch04")]["ch04:rnn_forward"]) == 2  # the manual grade kept
+    import csv
+
+    [moved] = list(csv.DictReader(open(tmp_path / "out2" / "regrade.csv")))
+    assert (moved["student_id"], moved["exercise"], moved["old"], moved["new"]) == ("alice", "rnn_cell_forward", "3", "0")
+    assert moved["before"] == "passed" and "bias" in moved["after"], moved
+    report = page_text((tmp_path / "out2" / "report.html").read_text())
+    assert "What the regrade changed" in report and "rnn_cell_forward" in report
+    # asking for both, or for a chapter the course does not have, is refused at once
+    proc = cli("--course", course_dir, "grade", tmp_path, "--regrade", "ch04", check=False)
+    assert proc.returncode != 0 and "not both" in proc.stderr
+    proc = cli("--course", course_dir, "grade", "--regrade", "ch4", check=False)
+    assert proc.returncode != 0 and "no chapter 'ch4'" in proc.stderr

@@ -7,7 +7,8 @@ import os
 import pathlib
 import stat
 
-from autograde.records import Submission
+from autograde import course
+from autograde.records import Intake, IntakeRow, Outcome, Submission
 
 
 def store(sub: Submission, course_root: pathlib.Path) -> bytes:
@@ -29,3 +30,20 @@ def store(sub: Submission, course_root: pathlib.Path) -> bytes:
         f.write(raw)
     sub.copy = dest
     return raw
+
+
+def stored(course_root: pathlib.Path, assignments, entries: dict) -> Intake:
+    """The originals stored at intake for ``assignments`` (chNN), as submissions to grade
+    again; ``entries``: the journal's, for each learner's name, LMS id and submission time."""
+    subs, rows = [], []
+    for assignment in assignments:
+        ch = course.by_assignment(assignment)
+        for path in sorted((pathlib.Path(course_root) / "submitted").glob(f"*/{assignment}/{ch.path.name}")):
+            student = path.parent.parent.name
+            entry = entries.get((student, assignment), {})
+            source = f"submitted/{student}/{assignment}/{ch.path.name}"
+            subs.append(Submission(student, ch, path, timestamp=entry.get("timestamp"), lms_id=entry.get("lms_id", ""),
+                                   name=entry.get("name", "") or student, source=source))
+            rows.append(IntakeRow(source, Outcome.GRADED, student=student, name=entry.get("name", ""),
+                                  chapter=assignment))
+    return Intake(subs, [], rows)

@@ -58,7 +58,7 @@ def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "name", "chapter", "notebook", "status", "score", "max_score", "seconds_late",
-                    *columns, "message"])
+                    "late_penalty", "final_score", *columns, "message", "late"])
         for r in sorted(results, key=lambda r: (r.student, r.chapter.number if r.chapter else 0)):
             if r.chapter is None:
                 w.writerow([r.student, r.name or r.student, "", "", str(r.status), "", "", "", *[""] * len(columns),
@@ -69,7 +69,8 @@ def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
                      for c in columns]
             w.writerow([r.student, r.name or r.student, r.chapter.assignment, r.chapter.notebook, str(r.status),
                         _fmt(r.score),
-                        _fmt(max_score), _fmt(r.seconds_late), *[_fmt(v) for v in cells], r.message])
+                        _fmt(max_score), _fmt(r.seconds_late), _fmt(r.penalty), _fmt(r.final),
+                        *[_fmt(v) for v in cells], r.message, r.late])
             page = feedback_file(r.student, r.chapter)
             if page.exists():
                 dest = out / "feedback" / r.student / page.name
@@ -112,7 +113,7 @@ def _by_student(results) -> list[dict]:
             continue
         row = rows.setdefault((r.student, r.lms_id), {"student": r.student, "lms_id": r.lms_id,
                                                       "name": r.name or r.student})
-        row[r.chapter.assignment] = _fmt(r.score)
+        row[r.chapter.assignment] = _fmt(r.final)  # after the late rules' penalty
     return [rows[k] for k in sorted(rows)]
 
 
@@ -141,4 +142,21 @@ def write_lms(results, out: pathlib.Path, lms: str) -> pathlib.Path:
                 w.writerow(["", "", given, "", "", email, *[row.get(ch.assignment, "") for ch in chapters]])
         else:
             raise ValueError(f"unknown LMS {lms!r}: canvas or moodle")
+    return path
+
+
+REGRADE_COLUMNS = ["student_id", "chapter", "exercise", "old", "new", "before", "after"]
+
+
+def write_regrade(rows, out: pathlib.Path) -> pathlib.Path:
+    """Write ``out/regrade.csv``: every exercise score a regrade moved, old and new, and what
+    its hidden check said before and after."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "regrade.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(REGRADE_COLUMNS)
+        for r in rows:
+            w.writerow([r["student"], r["chapter"], r["exercise"], _fmt(r["old"]), _fmt(r["new"]), r["before"],
+                        r["after"]])
     return path

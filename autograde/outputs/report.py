@@ -83,8 +83,23 @@ def _intake(rows) -> dict:
             "rows": listed[:MAX_INTAKE_ROWS], "more": max(0, len(listed) - MAX_INTAKE_ROWS), "total": len(rows)}
 
 
-def write_report(results, path, intake=()) -> pathlib.Path:
-    """The class report (``intake``: the ``IntakeRow`` of every file of the input)."""
+def _similar_link(report_path: pathlib.Path, entry) -> dict | None:
+    """The link to a chapter's similarity page, relative to the report, and its pair count."""
+    if not entry:
+        return None
+    page, pairs = entry
+    try:
+        href = pathlib.Path(page).resolve().relative_to(report_path.parent.resolve()).as_posix()
+    except ValueError:
+        href = pathlib.Path(page).resolve().as_uri()
+    return {"href": href, "pairs": len(pairs)}
+
+
+def write_report(results, path, intake=(), similar=None, late_changes=(), regraded=None) -> pathlib.Path:
+    """The class report (``intake``: the ``IntakeRow`` of every file of the input;
+    ``similar``: chapter -> (similarity page, flagged pairs), ``outputs.similarity``;
+    ``late_changes``: the final scores a change of the late rules moved, ``policies.Change``;
+    ``regraded``: after ``grade --regrade``, the exercise scores it moved)."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     by_chapter = collections.defaultdict(list)
@@ -100,9 +115,13 @@ def write_report(results, path, intake=()) -> pathlib.Path:
                          "distribution": _distribution(graded) if graded else [],
                          "pass_rates": _pass_rates(graded) if graded else [],
                          "diagnoses": diagnoses.most_common(10),
-                         "statuses": collections.Counter(str(r.status) for r in rs).most_common()})
+                         "statuses": collections.Counter(str(r.status) for r in rs).most_common(),
+                         "similar": _similar_link(path, (similar or {}).get(ch.assignment))})
     problems = [r for r in results if Status(r.status) != Status.GRADED]
     page = _ENV.get_template("report.html.j2").render(summary=summary_table(results), chapters=chapters,
-                                                       problems=problems, intake=_intake(intake))
+                                                       problems=problems, intake=_intake(intake),
+                                                       late=[r for r in results if r.late],
+                                                       late_changes=list(late_changes),
+                                                       regraded=regraded)
     path.write_text(page)
     return path
