@@ -68,7 +68,7 @@ def wait_for_sandboxes(proc: subprocess.Popen, timeout: float = 120) -> set[int]
                 pass
         # a learner's kernel (the learner's daemon, sleep 4245, never starts: the sandbox's
         # filter denies fork); not the preflight's bwrap, whose arguments name the harness too
-        if any(c.startswith(b"/") and b"python" in c.split(b"\0")[0] and b"harness.py" in c for c in cmds):
+        if any(c.split(b"\0")[0].rsplit(b"/", 1)[-1].startswith(b"python") and b"harness.py" in c for c in cmds):
             return procs
         time.sleep(0.2)
     raise AssertionError("no sandbox started")
