@@ -44,7 +44,7 @@ from nbgrader import utils
 
 from autograde import course
 from autograde.execution import cluster, workers
-from autograde.execution.budget import BoundedPool, OverBudget
+from autograde.execution.budget import BoundedPool, OverBudget, stop_forkserver
 from autograde.intake import collect, store, validate
 from autograde.nbgrader_glue import sanitize
 from autograde.nbgrader_glue.coursedir import Course
@@ -250,6 +250,7 @@ class Grader:
         finally:
             t0 = time.monotonic()
             self.steps.close()  # (made again if this Grader grades again)
+            stop_forkserver()
             self.shared.close()
             dispatch.close()
             self.timing["stop workers"] += time.monotonic() - t0

@@ -77,6 +77,16 @@ class BoundedPool:
                 self._pool = None
 
 
+def stop_forkserver() -> None:
+    """End this process's forkserver now and wait for it (it would end with this process,
+    a moment later: nothing of a run may outlive it). The next pool starts a new one."""
+    import contextlib
+    import multiprocessing.forkserver as fs
+
+    with contextlib.suppress(Exception):  # a private method of the standard library's, kept since 3.8
+        fs._forkserver._stop()
+
+
 class BoundedCaller:
     """Calls of the reference on behalf of the sandbox (stand-ins), each in a process of a
     one-process pool, under the time left to the exercise and a memory limit."""

@@ -131,6 +131,9 @@ def _cleanup() -> None:
         _STATE["caller"].close()
     if _STATE.get("steps") is not None:
         _STATE["steps"].close()
+    from autograde.execution.budget import stop_forkserver
+
+    stop_forkserver()
     if _STATE["pool"] is not None:
         _STATE["pool"].close()
     if _STATE["dir"] is not None:
