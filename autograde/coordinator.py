@@ -94,12 +94,12 @@ class Progress:
 
 
 def run_warnings(executed, mem_limit: int | None) -> list[str]:
-    """What the executed notebook shows went wrong without stopping it: output cut, memory
-    exhausted."""
+    """What the executed notebook shows went wrong without stopping it: memory exhausted.
+    (Output past a cell's bound is cut, and the cell says so in the feedback, but that is
+    no warning: no grade reads an output, and honest work may print a lot, a training
+    loop's losses say.)"""
     code = [c for c in executed.cells if c.cell_type == "code"]
     out = []
-    if any(c.metadata.get("autograde_truncated") for c in code):
-        out.append("a cell printed too much output; it was cut")
     if any(o.get("ename") == "MemoryError" for c in code for o in c.get("outputs", [])):
         out.append(f"the notebook ran out of memory (limit {(mem_limit or 0) / 2**30:g} GiB)")
     return out
@@ -259,11 +259,11 @@ class Grader:
     def _prepare(self, sub: Submission, raw: bytes):
         """(sanitized notebook, plan, resources, warnings), or a Result for what cannot be graded."""
         ch = sub.chapter
-        problem = validate.problem(raw)
-        if problem:
-            return Result(sub.student, ch, Status.UNREADABLE, message=problem)
         try:
-            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            nb = validate.read(raw)
+        except validate.Unreadable as exc:
+            return Result(sub.student, ch, Status.UNREADABLE, message=str(exc))
+        try:
             with self.shared as gb:
                 gb.update_or_create_student(sub.student)
                 stamp = _utc(sub.timestamp)
@@ -282,8 +282,9 @@ class Grader:
         except OverBudget as exc:  # the plan only saves time: without it, every cell runs
             skip, rewrite = [], {}
             warnings = warnings + [f"{exc}; every cell was run"]
+        own = sanitize.own_before_each_test(nb, self._release_of(ch))
         plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
-                "rewrite": {str(i): src for i, src in rewrite.items()}}
+                "rewrite": {str(i): src for i, src in rewrite.items()}, "own": own}
         return nb, plan, resources, list(sub.warnings) + warnings
 
     def _release_of(self, ch: course.Chapter):

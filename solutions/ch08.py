@@ -80,7 +80,7 @@ def cross_entropy(y_hat, targets):
 
 
 def cross_entropy_gradient(y_hat, targets):
-    """The gradient of the loss with respect to the logits z<t> (y_hat<t> = softmax(z<t>)).
+    """The gradient of the loss with respect to the logits z_y<t> (y_hat<t> = softmax(z_y<t>)).
 
     Arguments:
     y_hat -- predicted probabilities, numpy array of shape (V, 1, T_x); it must not be changed
@@ -184,7 +184,7 @@ def sample(parameters, eos_index, seed, temperature=1.0, max_length=30):
     eos_index -- the index of <EOS> ("\\n"): drawing it ends the name
     seed -- an int, or a numpy.random.Generator; draw from rng = np.random.default_rng(seed)
             (which accepts both), ONE rng.choice(V, p=...) call per character
-    temperature -- a positive float: the logits z<t> are divided by it before the softmax
+    temperature -- a positive float: the logits z_y<t> are divided by it before the softmax
     max_length -- the largest number of characters to draw, an int >= 1
 
     Returns:

@@ -139,3 +139,24 @@ def test_mistakes_are_edits_of_the_reference():
     for chapter, mistake in CASES:
         exercise = synthetic.mistakes(chapter)[mistake][0]
         assert synthetic.answer(chapter, exercise, mistake) != synthetic.answer(chapter, exercise)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.assignment)
+def test_every_check_documents_its_inputs_and_the_mistakes_it_names(chapter):
+    """Issue 16: each check_* says what it checks, on which inputs, and which mistakes it
+    names; every classic mistake of its exercise is among them."""
+    import importlib
+    import inspect
+
+    checks = importlib.import_module(chapter.checks_module)
+    found = [fn for name, fn in inspect.getmembers(checks, inspect.isfunction)
+             if name.startswith("check_") and fn.__module__ == checks.__name__]
+    assert {fn.__name__.removeprefix("check_") for fn in found} >= set(graded(synthetic.submission(chapter)))
+    for fn in found:
+        doc = inspect.getdoc(fn) or ""
+        assert doc.startswith("Checks") and "\nInputs: " in doc and "\nNames: " in doc, fn.__name__
+        names = doc.split("\nNames: ", 1)[1]
+        exercise = fn.__name__.removeprefix("check_")
+        for mistake, (ex, _, _) in synthetic.mistakes(chapter).items():
+            if ex == exercise:
+                assert mistake in names, (fn.__name__, mistake)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -24,10 +25,19 @@ CH04 = course.by_assignment("ch04")
 FULL = sum(exercises(CH04).values())
 
 
-@pytest.fixture
-def grader(tmp_path):
-    c = Course(tmp_path / "course")
+@pytest.fixture(scope="module")
+def released_ch04(tmp_path_factory):
+    """Chapter 4 released once (nbgrader's generate_assignment: seconds); each test grades
+    in a copy of its own."""
+    c = Course(tmp_path_factory.mktemp("released") / "course")
     c.release([CH04])
+    return c.root
+
+
+@pytest.fixture
+def grader(tmp_path, released_ch04):
+    shutil.copytree(released_ch04, tmp_path / "course")
+    c = Course(tmp_path / "course")  # its config now points at its own folder
     g = Grader(c)
     g.shared = gradebook.SharedGradebook(g.db_url)
     g.shared.patch()

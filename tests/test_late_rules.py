@@ -158,3 +158,41 @@ def test_load_reads_the_course_file_or_nothing(tmp_path):
     (tmp_path / "policies.toml").write_text("[late]\nbogus = 1\n")
     with pytest.raises(PolicyError, match="policies.toml: .*unknown setting 'bogus'"):
         policies.load(tmp_path)
+
+
+def test_grades_csv_rows_line_up_with_its_header_with_or_without_a_notebook(tmp_path):
+    import csv
+
+    from autograde import course
+    from autograde.outputs import export
+    from autograde.records import Result
+    from autograde.status import Status
+
+    ch = course.chapters()[3]
+    late = Result("ana", ch, Status.GRADED, 8.0, 8.0, penalty=0.8, late="2 days late")
+    export.write_grades([Result("ben", None, Status.UNREADABLE, message="no notebook of this course"), late],
+                        tmp_path, lambda s, c: tmp_path / "none")
+    header, *rows = list(csv.reader(open(tmp_path / "grades.csv")))
+    assert all(len(r) == len(header) for r in rows)
+    by = {r["student_id"]: r for r in csv.DictReader(open(tmp_path / "grades.csv"))}
+    assert by["ben"]["message"] == "no notebook of this course" and by["ben"]["final_score"] == ""
+    assert (by["ana"]["late_penalty"], by["ana"]["final_score"], by["ana"]["late"]) == ("0.80", "7.20", "2 days late")
+
+
+def test_free_text_cells_never_start_a_formula(tmp_path):
+    """A name or a message that starts like a spreadsheet formula is written with a
+    leading apostrophe; the student id is left as it is (an LMS import matches it)."""
+    import csv
+
+    from autograde import course
+    from autograde.outputs import export
+    from autograde.records import Result
+    from autograde.status import Status
+
+    ch = course.chapters()[3]
+    evil = Result("=1+1", ch, Status.GRADED, 8.0, 8.0, name="=HYPERLINK(\"http://x\")", message="@SUM(A1)")
+    export.write_grades([evil], tmp_path, lambda s, c: tmp_path / "none")
+    [row] = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert row["name"] == "'=HYPERLINK(\"http://x\")" and row["message"] == "'@SUM(A1)"
+    assert row["student_id"] == "=1+1"
+    assert export._text("-3 points") == "'-3 points" and export._text("José") == "José"

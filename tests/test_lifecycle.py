@@ -166,25 +166,45 @@ def test_a_worker_keeps_no_descriptor_per_notebook(released, tmp_path):
     assert max(counts) < 150, (max(counts), counts[::10])
 
 
-def _talk(port: int, tls: bool) -> bytes:
+def _talk(port: int, tls: bool, wait: float = 5) -> bytes:
     """Connect to the scheduler (plain, or TLS without a client certificate), say
-    something, and return what comes back (b"" once it hangs up)."""
+    something, and return what comes back: b"" once it hangs up (or refuses the TLS
+    handshake). A peer that neither answers nor hangs up within ``wait`` seconds fails
+    the test: silence proves nothing."""
     import socket
     import ssl
 
-    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=wait)
     try:
         sock = raw
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-            sock = ctx.wrap_socket(raw)
+            try:
+                sock = ctx.wrap_socket(raw)
+            except ssl.SSLError:
+                return b""  # the handshake refused: it talks to no one without the run's certificate
         sock.sendall(b"\x00" * 64)
         return sock.recv(64)
-    except (OSError, ssl.SSLError):
-        return b""
+    except TimeoutError:
+        raise AssertionError(f"port {port} neither answered nor hung up in {wait} s") from None
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+        return b""  # hung up
     finally:
         raw.close()
+
+
+def test_talk_fails_on_silence():
+    """The probe above cannot pass on a peer that just holds the line."""
+    import socket
+
+    with socket.socket() as quiet:
+        quiet.bind(("127.0.0.1", 0))
+        quiet.listen()
+        with pytest.raises(AssertionError, match="neither answered nor hung up"):
+            _talk(quiet.getsockname()[1], tls=False, wait=0.5)
+        with pytest.raises(AssertionError, match="neither answered nor hung up"):
+            _talk(quiet.getsockname()[1], tls=True, wait=0.5)
 
 
 def test_the_local_cluster_talks_only_to_its_own():

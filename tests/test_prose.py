@@ -5,7 +5,9 @@ claim below pairs a sentence of the chapter's Markdown with a line its code prin
 numbers the two capture must agree to the precision the prose states. The worked
 examples computed by hand are checked elsewhere (tests/test_reference_chNN.py, and the
 visible tests, which the reference must pass); chapter 8's training figures are checked
-in tests/test_reference_ch08.py. Slow tier: it runs chapters with a kernel.
+here as its notebook prints them, and its sampled names and shares in
+tests/test_reference_ch08.py. Timings are not checked: the prose states what
+bench/ch08_training.py measured. Slow tier: it runs chapters with a kernel.
 """
 from __future__ import annotations
 
@@ -37,6 +39,15 @@ CLAIMS = [
         r"20 steps back: between 1e(-\d+) and (\d)e(-\d+)"),
     (6, r"The loss starts at ([\d.]+) per word.*?active in (\d+) of the (\d+) steps.*?it ends at ([\d.]+) per word",
         r"loss per word: ([\d.]+) at the start, ([\d.]+) at the end; the clip was active in (\d+) of the (\d+) steps"),
+    (8, r"that leaves ([\d,]+) different names", r"(\d+) different first names"),
+    (8, r"perplexity should be very close to \$V = (\d+)\$", r"V = (\d+) characters"),
+    (8, r"Below, (\d+) names are set aside", r"(\d+) held out"),
+    (8, r"(\d+) hidden units", r"a hidden state of (\d+) units"),
+    (8, r"over the ([\d,]+) training names in a new random order each time, so ([\d,]+) steps",
+        r"([\d,]+) names to train on.*?([\d,]+) steps in"),
+    (8, r"smoothed loss of ([\d.]+) per character", r"smoothed loss per character at the end: ([\d.]+)"),
+    (8, r"perplexity on the 500 held-out names falls from ([\d.]+) before training to ([\d.]+) after",
+        r"perplexity on the held-out names: ([\d.]+) before training, ([\d.]+) after"),
 ]
 # the order in which the printed groups meet the prose's, where the sentences differ
 ORDER = {r"loss per word: ([\d.]+) at the start, ([\d.]+) at the end; the clip was active in (\d+) of the (\d+) steps":
@@ -90,6 +101,18 @@ def test_the_prose_states_what_the_code_prints(runs, number, said, shown):
     values = tuple(values[k] for k in ORDER.get(shown, range(len(values))))
     assert all(same(p, o) for p, o in zip(in_prose.groups(), values)), \
         f"chapter {number}: the prose says {in_prose.groups()}, the code prints {values}"
+
+
+def test_chapter_8_counts_the_names_in_both_lists_once(runs):
+    """The corpus sentence: the two census lists, with a name in both kept once."""
+    from importlib import resources
+
+    listed = [len([r for r in (resources.files("names") / f).read_text().splitlines() if r.strip()])
+              for f in ("dist.female.first", "dist.male.first")]
+    kept = int(re.search(r"(\d+) different first names", printed(runs[8])).group(1))
+    text = prose(runs[8])
+    assert f"{listed[0]:,} female and {listed[1]:,} male names" in text
+    assert f"is kept once: that leaves {kept:,} different names" in text and kept < sum(listed)
 
 
 def test_chapter_3_leaves_to_unk_what_its_vocabulary_does_not_cover(runs):

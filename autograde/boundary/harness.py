@@ -102,10 +102,11 @@ def _handle(op, msg, ns, timers: bool = False) -> dict:
     if op == "call":
         return _call(ns, msg, timers)
     if op == "stand_in":
+        signatures = msg.get("signatures") or {}
         for name in msg.get("names", []):
             if name not in _state["saved"]:
                 _state["saved"][name] = ns.get(name, _MISSING)
-            ns[name] = _proxy(name)
+            ns[name] = _proxy(name, own=_state["saved"][name], reference=signatures.get(name))
         return {"ok": True}
     if op == "restore":
         restore(ns)
@@ -179,10 +180,15 @@ def _text(exc) -> str:
         return ""
 
 
-def _proxy(target: str):
-    """A function that asks the grader for its answer (a stand-in, or a call-back)."""
+def _proxy(target: str, own=_MISSING, reference=None):
+    """A function that asks the grader for its answer (a stand-in, or a call-back). A
+    stand-in is called as the learner's own function ``own`` would be: the call is bound
+    to the learner's signature and passed on in the terms of the ``reference``'s
+    parameters (see ``bind``)."""
 
     def stand_in(*args, **kwargs):
+        if reference is not None and own is not _MISSING:
+            args, kwargs = bind(own, reference, args, kwargs)
         chan = _state["channel"]
         wire.send(chan, {"op": "callback", "target": target, "args": wire.encode(list(args)),
                          "kwargs": wire.encode(kwargs)})
@@ -198,6 +204,53 @@ def _proxy(target: str):
     stand_in.__name__ = stand_in.__qualname__ = str(target)
     stand_in._grader_target = target
     return stand_in
+
+
+_POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
+
+
+def bind(own, reference, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """A call of the learner's function ``own`` with ``args`` and ``kwargs``, as a call
+    of the reference, whose parameters are ``reference`` (a list of [name, kind], kinds
+    as ``inspect.Parameter`` names them). The call is bound to the learner's signature;
+    each value given goes to the reference's parameter of the same name, or else to the
+    one in the same position; a value for a parameter the reference does not have (an
+    extra optional parameter of the learner's) is left out, and so is every value the
+    caller did not give (the reference's own defaults apply). A call that does not fit
+    the learner's signature, or a signature with ``*args``, is passed on as it is."""
+    import inspect
+
+    try:
+        ref = [(str(name), str(kind)) for name, kind in reference]
+        params = list(inspect.signature(own).parameters.values())
+        bound = inspect.signature(own).bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return args, kwargs
+    if any(p.kind == p.VAR_POSITIONAL for p in params) or any(kind.startswith("VAR_") for _, kind in ref):
+        return args, kwargs
+    ref_names = [name for name, _ in ref]
+    given: dict = {}
+    for index, p in enumerate(params):
+        if p.name not in bound:
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            given.update((k, v) for k, v in bound[p.name].items() if k in ref_names and k not in given)
+        elif p.name in ref_names:
+            given[p.name] = bound[p.name]
+        elif (index < len(ref) and ref[index][1] in _POSITIONAL and p.kind.name in _POSITIONAL
+              and all(q.name != ref[index][0] for q in params)):
+            given[ref[index][0]] = bound[p.name]
+    out_args, out_kwargs = [], {}
+    for name, kind in ref:
+        if name not in given:
+            continue
+        if kind in _POSITIONAL and len(out_args) == ref_names.index(name) and not out_kwargs:
+            out_args.append(given[name])
+        elif kind == "POSITIONAL_ONLY":
+            return args, kwargs  # a gap before a positional-only parameter: the reference decides
+        else:
+            out_kwargs[name] = given[name]
+    return tuple(out_args), out_kwargs
 
 
 # ---------------------------------------------------------------- starting the kernel

@@ -19,6 +19,22 @@ from autograde.boundary.trusted import Channel, Window
 from autograde.nbgrader_glue.config import CELL_TIMEOUT
 
 
+def _own(assignment: str, name: str, history: list) -> frozenset:
+    """The course names the learner's cells run so far define for themselves (the same
+    rule as ``autograde.nbgrader_glue.sanitize.own_definitions``, on the kernel's input
+    history): no stand-in replaces them."""
+    import nbformat
+
+    from autograde import course
+    from autograde.nbgrader_glue.sanitize import own_definitions
+
+    try:
+        released = nbformat.read(course.by_assignment(assignment).path, as_version=4)
+        return own_definitions([str(s) for s in history[:-1]], released, before=f"test_{name}")
+    except Exception:  # noqa: BLE001 - no history to read: every stand-in as before
+        return frozenset()
+
+
 def run_hidden_check(assignment: str, name: str) -> None:
     """Run ``check_<name>`` of chapter ``assignment`` on the kernel's namespace; raise
     what it raises. Stand-ins stay in place until the cell ends, for the visible tests."""
@@ -29,7 +45,7 @@ def run_hidden_check(assignment: str, name: str) -> None:
     check = getattr(importlib.import_module(f"autograde.checks.{assignment}"), f"check_{name}")
     ours, theirs = socket.socketpair()
     channel = Channel(ours)
-    window = Window(channel, budget=CELL_TIMEOUT)
+    window = Window(channel, budget=CELL_TIMEOUT, own=_own(assignment, name, namespace.get("In", [])))
     outcome: dict = {}
 
     def trusted():

@@ -164,9 +164,12 @@ class Window:
     the check's calls together (the harness stops a call at the end of it; a sandbox
     that does not answer GRACE seconds later is lost); ``pending``: exercises not graded
     yet in this notebook, which no stand-in may answer for (their own check is still to
-    come)."""
+    come); ``own``: names the learner defined again for themselves (their own helper with
+    a course function's name, see ``autograde.nbgrader_glue.sanitize.own_definitions``),
+    which keep the learner's definition, as they do in Jupyter."""
 
-    def __init__(self, channel: Channel, budget: float, pending: frozenset = frozenset(), caller=None):
+    def __init__(self, channel: Channel, budget: float, pending: frozenset = frozenset(),
+                 own: frozenset = frozenset(), caller=None):
         self.channel = channel
         self.caller = caller
         """where stand-ins run (``autograde.execution.budget.BoundedCaller``: a process under a
@@ -175,6 +178,7 @@ class Window:
         self.deadline = time.monotonic() + budget
         self.budget = budget
         self.pending = pending
+        self.own = own
         self._targets: dict[str, Callable] = {}
         self._ids = itertools.count(1)
         self.stood_in = False  # whether stand-ins were put in place (and must be taken out)
@@ -238,14 +242,19 @@ class Window:
     def stand_in(self, **reference: Callable) -> None:
         """Answer calls of these names with the trusted functions given, until the window
         closes. A name whose own exercise is still to be graded keeps the learner's
-        function (its answers must not be handed out before its check)."""
-        allowed = {name: fn for name, fn in reference.items() if name not in self.pending}
+        function (its answers must not be handed out before its check), and so does a
+        name the learner defined again for themselves (``own``). Each stand-in is called
+        as the learner's own function would be: the sandbox binds a call to the learner's
+        signature and passes it on in the reference's terms, given the reference's
+        parameter names and kinds (plain data)."""
+        allowed = {name: fn for name, fn in reference.items() if name not in self.pending and name not in self.own}
         if not allowed:
             return
         self._targets.update(allowed)
         self._stand_ins.update(allowed)
         self.stood_in = True
-        reply = self.request({"op": "stand_in", "names": sorted(allowed)})
+        reply = self.request({"op": "stand_in", "names": sorted(allowed),
+                              "signatures": {name: parameters(fn) for name, fn in allowed.items()}})
         if not reply.get("ok"):
             raise BoundaryError("the notebook's kernel refused the stand-ins")
 
@@ -312,6 +321,17 @@ def check_stand_in_arguments(name: str, args, kwargs, max_int: int = MAX_STAND_I
 
 
 _IN_THREAD = _InThread()
+
+
+def parameters(fn: Callable) -> list[list[str]] | None:
+    """``fn``'s parameters as plain data: [[name, kind], ...], kinds as ``inspect``
+    names them; None if it has no signature to read."""
+    import inspect
+
+    try:
+        return [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        return None
 
 
 class RemoteFunction:

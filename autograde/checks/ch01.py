@@ -22,6 +22,17 @@ MISTAKES = {
     "rnn_without_waa": ("rnn_parameter_count", "n_a * n_a + n_a * n_x + n_a", "n_a * n_x + n_a"),
     "rnn_without_biases": ("rnn_parameter_count", "hidden + output", "hidden + output - n_a - n_y"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "translation_same_length": "you assumed a translation has as",
+    "rating_as_sequence": "you took the rating as a",
+    "music_input_as_sequence": "you took the input of music",
+    "dense_without_biases": "you left out the two bias",
+    "dense_one_output_position": "the output layer has n_y units;",
+    "rnn_without_waa": "you left out Waa, the (n_a,",
+    "rnn_without_biases": "you left out the biases ba",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -36,6 +47,13 @@ VISIBLE_TESTS_SAY = {
 }
 
 FIELDS = ("x_is_sequence", "y_is_sequence", "same_length")
+# what to revisit when answers of a field are wrong (field index -> advice)
+REVISIT = {
+    0: "whether its INPUT is a sequence (several values in an order) or a single value, or nothing",
+    1: "whether its OUTPUT is a sequence or a single value",
+    2: "whether the input and the output ALWAYS have the same length (T_x = T_y in every example), which needs "
+       "both to be sequences",
+}
 
 # Why each answer is what it is: shown when a learner's answer differs from the reference.
 # (application, field index) -> explanation that completes "It looks like ...".
@@ -65,6 +83,13 @@ WHY = {
 
 
 def check_sequence_answers(sequence_answers):
+    """Checks the seven yes/no triples (x_is_sequence, y_is_sequence, same_length) against
+    the reference.
+
+    Inputs: the value returned, keys exactly APPLICATIONS, three booleans each. A
+    failure names what to revisit, never which application or field is wrong.
+    Names: translation_same_length, rating_as_sequence, music_input_as_sequence.
+    """
     answers = call(sequence_answers, "sequence_answers")
     if not isinstance(answers, dict):
         fail(f"sequence_answers() should return a dict, got {type(answers).__name__}.")
@@ -82,9 +107,13 @@ def check_sequence_answers(sequence_answers):
                  f"(x_is_sequence, y_is_sequence, same_length), got {value!r}.")
     wrong = [(name, k) for name in ref.APPLICATIONS for k in range(3) if bool(answers[name][k]) != expected[name][k]]
     if wrong:
-        lines = [f"{name}: {FIELDS[k]} should be {expected[name][k]}. It looks like {WHY[(name, k)]}"
-                 for name, k in wrong]
-        raise CheckFailed(f"{len(wrong)} of the 21 answers are wrong.\n" + "\n".join(lines), WHY[wrong[0]])
+        # Feedback is not an answer key: the learner reads which questions to revisit, never
+        # which application or field was wrong, nor how many; the diagnosis (for the class
+        # report only) is given when one explanation accounts for the whole difference.
+        kinds = sorted({k for _, k in wrong})
+        raise CheckFailed("Some of your answers are wrong. Revisit, for every application, "
+                          + "; and ".join(REVISIT[k] for k in kinds) + ".",
+                          WHY[wrong[0]] if len(wrong) == 1 else None)
 
 
 # ---------------------------------------------------------------- parameter counts
@@ -111,6 +140,13 @@ def _sizes(seed):
 
 
 def check_dense_parameter_count(dense_parameter_count):
+    """Checks the weight and bias count of the dense network that reads a whole padded
+    sequence against the reference.
+
+    Inputs: six sets of distinct sizes (T_max, n_x, n_h, n_y) between 1 and 39, T_max =
+    1 and n_y = 1 among them; the result must be a whole number.
+    Names: dense_without_biases, dense_one_output_position.
+    """
     for seed in range(6):
         T_max, n_x, n_h, n_y = _sizes(seed)
         got = _count(dense_parameter_count, "dense_parameter_count", T_max, n_x, n_h, n_y)
@@ -130,12 +166,19 @@ def check_dense_parameter_count(dense_parameter_count):
         ]
         for wrong, why in mistakes:
             if got == wrong:
-                fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}, expected {expected:,}.", looks_like=f"{why}")
-        fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}, expected {expected:,}. Write the shape of "
+                fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}.", looks_like=f"{why}")
+        fail(f"dense_parameter_count{(T_max, n_x, n_h, n_y)} is {got:,}. Write the shape of "
              f"each weight matrix and bias vector, then add up their sizes.")
 
 
 def check_rnn_parameter_count(rnn_parameter_count):
+    """Checks the weight and bias count of an RNN (Waa, Wax, ba, Wya, by) against the
+    reference.
+
+    Inputs: six sets of distinct sizes (n_x, n_a, n_y) between 1 and 39, n_y = 1 among
+    them; the result must be a whole number.
+    Names: rnn_without_waa, rnn_without_biases.
+    """
     for seed in range(6):
         _, n_x, n_a, n_y = _sizes(seed)
         got = _count(rnn_parameter_count, "rnn_parameter_count", n_x, n_a, n_y)
@@ -153,6 +196,6 @@ def check_rnn_parameter_count(rnn_parameter_count):
         ]
         for wrong, why in mistakes:
             if got == wrong:
-                fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}, expected {expected:,}.", looks_like=f"{why}")
-        fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}, expected {expected:,}. Add up the sizes of "
+                fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}.", looks_like=f"{why}")
+        fail(f"rnn_parameter_count{(n_x, n_a, n_y)} is {got:,}. Add up the sizes of "
              f"Waa (n_a, n_a), Wax (n_a, n_x), ba (n_a, 1), Wya (n_y, n_a) and by (n_y, 1).")

@@ -22,7 +22,28 @@ MISTAKES = {
     "padding_in_front": ("pad_batch", "X[:, i, :T_i] = seq", "X[:, i, T_max - T_i:] = seq"),
     "pad_value_ignored": ("pad_batch", "np.full((n_x, m, T_max), pad_value, dtype=float)", "np.zeros((n_x, m, T_max))"),
     "mask_all_ones": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.ones((m, T_max))"),
+    "labels_without_int_dtype": ("name_labels", "np.array(labels, dtype=int)", "np.array(labels)"),
+    "pad_without_float_dtype": ("pad_batch", "np.full((n_x, m, T_max), pad_value, dtype=float)",
+                                "np.full((n_x, m, T_max), pad_value)"),
+    "mask_as_booleans": ("pad_batch", "mask = np.zeros((m, T_max))", "mask = np.zeros((m, T_max), dtype=bool)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "split_on_single_space": "you split on spaces only: tabs",
+    "punctuation_left_attached": "punctuation stayed attached to the words",
+    "tokens_lower_cased": "you lower-cased the tokens: keep the",
+    "labels_by_substring": "you matched part of a token:",
+    "labels_ignore_case": 'you ignored capital letters: "harry" is',
+    "labels_flat": "you returned a flat array: labels",
+    "step_zero_accepted": "index 0 was accepted: there is",
+    "step_math_indices_in_numpy": "you used the math indices directly",
+    "step_flat": "you returned a flat array: keep",
+    "lengths_count_rows": "you used len(seq), which counts the",
+    "padding_in_front": "you put the padding before the",
+    "pad_value_ignored": "pad_value was ignored: the padded entries",
+    "mask_all_ones": "the mask marks every step as",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -40,6 +61,9 @@ VISIBLE_TESTS_SAY = {
     "padding_in_front": r"real step first, then the padding",
     "pad_value_ignored": r"pad_value",
     "mask_all_ones": r"0\.0 on the padded steps",
+    "labels_without_int_dtype": r"give dtype=int",
+    "pad_without_float_dtype": r"give dtype=float",
+    "mask_as_booleans": r"floats 1.0 and 0.0",
 }
 
 WORDS = ["Harry", "Potter", "and", "Hermione", "spell", "don't", "well-known", "Marie", "curie", "42",
@@ -89,6 +113,12 @@ def _merged_punctuation(sentence):
 
 
 def check_tokenize(tokenize):
+    """Checks tokenize (whitespace and punctuation split, case kept) against the reference.
+
+    Inputs: fixed sentences (tabs, new lines, punctuation, capitals, empty) and 20
+    random ones; the result must be a list of str.
+    Names: split_on_single_space, punctuation_left_attached, tokens_lower_cased.
+    """
     cases = list(TOKENIZE_CASES)
     for seed in SEEDS:
         rng = np.random.default_rng(200 + seed)
@@ -100,7 +130,7 @@ def check_tokenize(tokenize):
         expected = ref.tokenize(sentence)
         if got == expected:
             continue
-        shown = f"tokenize({sentence!r}) gave {got}, expected {expected}."
+        shown = f"tokenize({sentence!r}) gave {got}."
         if not all(isinstance(t, str) for t in got):
             fail(f"tokenize should return a list of str. {shown}")
         if "" in got:
@@ -137,6 +167,14 @@ def _label_mistakes(tokens, names):
 
 
 def check_name_labels(name_labels):
+    """Checks name_labels (1 for a token in names, 0 otherwise) against the reference.
+
+    Inputs: an empty sentence, one-word sentences, a lower-cased name, a sentence of the
+    chapter and 15 random ones; shape (1, T_x) and an int dtype, also for the empty
+    sentence.
+    Names: labels_by_substring, labels_ignore_case, labels_flat,
+    labels_without_int_dtype.
+    """
     cases = [([], NAME_SETS[0]), (["Harry"], NAME_SETS[0]), (["harry"], NAME_SETS[0]),
              ("Harry Potter and Hermione Granger invented a new spell".split(), NAME_SETS[0])]
     for seed in SEEDS:
@@ -153,18 +191,20 @@ def check_name_labels(name_labels):
             fail(f"{shown} has shape ({T_x},).", looks_like=f"you returned a flat array: labels are a sequence with "
                  f"one row and one column per time step, shape (1, T_x) = (1, {T_x}).")
         got = expect_array(got, (1, T_x), shown)
-        if T_x and not np.issubdtype(got.dtype, np.integer):
-            fail(f"{shown} holds {got.dtype} values: labels are the integers 0 and 1 (use dtype=int).")
+        if not np.issubdtype(got.dtype, np.integer):
+            fail(f"{shown} holds {got.dtype} values.", mistake="labels_without_int_dtype", looks_like=(
+                "the labels are not integers: the docstring asks for an array of int, even for an empty sentence "
+                "(np.array([]) holds floats), so give the dtype: np.array(labels, dtype=int)."))
         if np.array_equal(got, expected):
             continue
         row = [int(v) for v in got[0]]
         for why, wrong in _label_mistakes(tokens, names):
             if row == wrong:
-                fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like=f"{why}")
+                fail(f"{shown} gave {row}.", looks_like=f"{why}")
         if T_x > 1 and (row[1:] == expected[0, :-1].tolist() or row[:-1] == expected[0, 1:].tolist()):
-            fail(f"{shown} gave {row}, expected {expected[0].tolist()}.", looks_like="the labels are shifted by one "
+            fail(f"{shown} gave {row}.", looks_like="the labels are shifted by one "
                  "position: label t goes with token t.")
-        fail(f"{shown} gave {row}, expected {expected[0].tolist()}: y<t> is 1 exactly when token x<t> is in names.")
+        fail(f"{shown} gave {row}: y<t> is 1 exactly when token x<t> is in names.")
 
 
 # ---------------------------------------------------------------- get_step
@@ -224,6 +264,12 @@ def _get_step_invalid(get_step, X, i, t):
 
 
 def check_get_step(get_step):
+    """Checks get_step (X^(i)<t> with 1-based indices, as a column) against the reference.
+
+    Inputs: five batches (m = 1 and T_x = 1 included), the corners and a random inside
+    step, then indices 0, negative and past the end, which must raise IndexError.
+    Names: step_zero_accepted, step_math_indices_in_numpy, step_flat.
+    """
     for seed, (n_x, m, T_x) in enumerate(STEP_SIZES):
         rng = np.random.default_rng(400 + seed)
         X = _batch(rng, n_x, m, T_x)
@@ -243,6 +289,13 @@ LENGTH_CASES = [(3, [4, 2, 0, 5]), (2, [7]), (5, [1]), (4, [0, 0]), (1, [3, 1, 2
 
 
 def check_sequence_lengths(sequence_lengths):
+    """Checks sequence_lengths (the number of columns of each sequence) against the
+    reference.
+
+    Inputs: six ragged batches (empty sequences, one sequence, n_x = 1); an int array of
+    shape (m,).
+    Names: lengths_count_rows.
+    """
     for seed, (n_x, lengths) in enumerate(LENGTH_CASES):
         seqs = _ragged(np.random.default_rng(500 + seed), n_x, lengths)
         got = call(sequence_lengths, "sequence_lengths", seqs)
@@ -253,24 +306,35 @@ def check_sequence_lengths(sequence_lengths):
         if got.tolist() == lengths:
             continue
         if got.tolist() == [n_x] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like=f"you used len(seq), which counts the "
+            fail(f"{where} gave {got.tolist()}.", looks_like=f"you used len(seq), which counts the "
                  f"rows of an array (n_x = {n_x}); the time steps are its columns, seq.shape[1].")
         if got.tolist() == [lengths[0]] * len(seqs):
-            fail(f"{where} gave {got.tolist()}, expected {lengths}.", looks_like="every sequence got the length of "
+            fail(f"{where} gave {got.tolist()}.", looks_like="every sequence got the length of "
                  "the first: measure each one.")
-        fail(f"{where} gave {got.tolist()}, expected {lengths}: T_x^(i) is the number of columns of sequence i.")
+        fail(f"{where} gave {got.tolist()}: T_x^(i) is the number of columns of sequence i.")
 
 
 # ---------------------------------------------------------------- pad_batch
 # (n_x, lengths, pad_value): padding with a non-zero value, m = 1, T = 1, an empty sequence, all empty
+# and integer sequences padded with an int (ints are numbers the docstring allows; X holds floats)
 PAD_CASES = [(2, [3, 1, 4], 0.0), (3, [2, 5, 0], -1.5), (1, [6], 7.0), (4, [1, 1], 2.0), (2, [1, 3], None),
-             (3, [0, 0, 0], 9.0), (2, [5, 2, 3, 1], 0.25)]
+             (3, [0, 0, 0], 9.0), (2, [5, 2, 3, 1], 0.25), (2, [2, 4, 1], -1)]
 
 
 def check_pad_batch(pad_batch):
+    """Checks pad_batch (padding after the real steps, and the mask) against the reference.
+
+    Inputs: seven ragged batches: non-zero pad values, the default, m = 1, empty
+    sequences, all empty, and integer sequences with an int pad_value; X and mask must
+    be float arrays of shapes (n_x, m, T_max) and (m, T_max).
+    Names: padding_in_front, pad_value_ignored, mask_all_ones, pad_without_float_dtype,
+    mask_as_booleans.
+    """
     fn = isolate(pad_batch, sequence_lengths=ref.sequence_lengths)
     for seed, (n_x, lengths, pad_value) in enumerate(PAD_CASES):
         seqs = _ragged(np.random.default_rng(600 + seed), n_x, lengths)
+        if isinstance(pad_value, int):
+            seqs = [np.round(10 * seq).astype(int) for seq in seqs]
         m, T_max = len(seqs), max(lengths)
         kwargs = {} if pad_value is None else {"pad_value": pad_value}
         where = f"pad_batch of sequences of shapes {[s.shape for s in seqs]}" + (f" with pad_value={pad_value}" if kwargs else "")
@@ -283,6 +347,14 @@ def check_pad_batch(pad_batch):
                  f"shape (m, T_max) = ({m}, {T_max}).")
         X = expect_array(X, (n_x, m, T_max), f"X ({where})")
         mask = expect_array(mask, (m, T_max), f"mask ({where})")
+        if not np.issubdtype(mask.dtype, np.floating):
+            fail(f"{where}: mask holds {mask.dtype} values.", mistake="mask_as_booleans", looks_like=(
+                "the mask is not made of floats: the docstring asks for 1.0 and 0.0 (a mask of booleans or ints "
+                "cannot weigh a loss the same way); build it with np.zeros((m, T_max)) and set 1.0."))
+        if not np.issubdtype(X.dtype, np.floating):
+            fail(f"{where}: X holds {X.dtype} values.", mistake="pad_without_float_dtype", looks_like=(
+                "X is not an array of floats: with integer sequences and an integer pad_value, np.full keeps "
+                "ints; the docstring asks for floats, so give dtype=float."))
         e_X, e_mask = ref.pad_batch(seqs, **kwargs)
         if not close(mask, e_mask):
             if close(mask, np.ones_like(e_mask)):
@@ -292,7 +364,7 @@ def check_pad_batch(pad_batch):
                 fail(f"{where}: the mask is reversed.", looks_like="it marks the padding at the start: the real steps "
                      "come first, then the padding.")
             fail(f"{where}: the mask is wrong: mask[i - 1, t - 1] is 1.0 when t <= T_x^(i), else 0.0.\n"
-                 f"expected\n{e_mask}\ngot\n{mask}")
+                 f"got\n{mask}")
         if close(X, e_X):
             continue
         front = np.full_like(e_X, 0.0 if pad_value is None else pad_value)

@@ -29,7 +29,28 @@ MISTAKES = {
     "padding_as_unk": ("one_hot_batch", "x[:, i, : len(indices)] = one_hot_sentence(indices, V)",
                        "x[:, i, :] = one_hot_sentence(list(indices) + [0] * (T_max - len(indices)), V)"),
     "batch_axes_swapped": ("one_hot_batch", "return x", "return x.transpose(1, 0, 2)"),
+    "sentence_int_dtype": ("one_hot_sentence", "X = np.zeros((V, len(indices)))",
+                           "X = np.zeros((V, len(indices)), dtype=int)"),
+    "batch_int_dtype": ("one_hot_batch", "x = np.zeros((V, m, T_max))", "x = np.zeros((V, m, T_max), dtype=int)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "ties_by_first_appearance": "ties were broken by first appearance",
+    "size_without_unk": 'you kept size words after "<UNK>":',
+    "unk_token_counted": 'the "<UNK>" tokens of the corpus',
+    "index_from_one": "you counted from 1: the index",
+    "index_reversed": "you built the reverse mapping, index",
+    "unknown_words_dropped": "unknown words were left out: each",
+    "unknown_words_crash": "encode crashed on a word that",
+    "decode_off_by_one": "the indices were shifted by one:",
+    "one_hot_flat": "you returned a flat vector: a",
+    "one_hot_negative_accepted": "a negative index was accepted: numpy",
+    "one_hot_int_dtype": "the vector was built with integers:",
+    "sentence_transposed": "rows and columns are swapped: one",
+    "padding_as_unk": "the padding steps got a 1",
+    "batch_axes_swapped": "the axes are in the wrong",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -48,6 +69,8 @@ VISIBLE_TESTS_SAY = {
     "sentence_transposed": r"\(V, T_x\)",
     "padding_as_unk": r"all-zero column",
     "batch_axes_swapped": r"\(V, m, T_max\)",
+    "sentence_int_dtype": r"floats 0.0 and 1.0",
+    "batch_int_dtype": r"floats 0.0 and 1.0",
 }
 
 # words that make ties and case matter: "Zoe" < "apple" < "b" in Python's string order
@@ -93,6 +116,14 @@ def _vocab_mistakes(sentences, size):
 
 
 def check_build_vocabulary(build_vocabulary):
+    """Checks build_vocabulary ("<UNK>" first, then the most frequent words, ties
+    alphabetical) against the reference.
+
+    Inputs: an empty corpus, empty sentences, size 1, "<UNK>" tokens in the corpus, and
+    random corpora with a size that cuts inside the ranking, a larger one and the
+    default.
+    Names: ties_by_first_appearance, size_without_unk, unk_token_counted.
+    """
     cases = [([], 5), ([[]], 3), ([["Hermione"]], None), ([["a", "b", "a"]], 1), ([[UNK, UNK, "x"]], 10)]
     for seed in SEEDS:
         rng = np.random.default_rng(700 + seed)
@@ -111,7 +142,7 @@ def check_build_vocabulary(build_vocabulary):
             fail(f"{where} should return a list of str, got {type(got).__name__}.")
         if got == expected:
             continue
-        shown = f"{where} gave {got}, expected {expected}."
+        shown = f"{where} gave {got}."
         eff = 10000 if size is None else size
         fits = [why for why, wrong in _vocab_mistakes(sentences, eff) if got == wrong]
         if not fits and len(set(got)) != len(got):
@@ -134,6 +165,11 @@ def _vocab(rng, V):
 
 
 def check_word_to_index(word_to_index):
+    """Checks word_to_index (word -> position in the vocabulary) against the reference.
+
+    Inputs: vocabularies of 1, 2, 6, 12 and 20 words; a dict.
+    Names: index_from_one, index_reversed.
+    """
     for seed, V in enumerate([1, 2, 6, 12, 20]):
         vocab = _vocab(np.random.default_rng(800 + seed), V)
         got = call(word_to_index, "word_to_index", vocab)
@@ -149,7 +185,7 @@ def check_word_to_index(word_to_index):
         if got == {w: k + 1 for k, w in enumerate(vocab)}:
             fail(f"{where} is wrong.", looks_like="you counted from 1: the index of a word is its position in the list, "
                  "counted from 0 as in numpy, so \"<UNK>\" is 0.")
-        fail(f"{where} gave {got}, expected {expected}: index[vocab[k]] should be k.")
+        fail(f"{where} gave {got}: index[vocab[k]] should be k.")
 
 
 # ---------------------------------------------------------------- encode
@@ -162,6 +198,12 @@ def _as_index_list(got, what):
 
 
 def check_encode(encode):
+    """Checks encode (a word's index, or that of "<UNK>") against the reference.
+
+    Inputs: five random sentences of 0 to 9 tokens with known and unknown words; a list
+    of int.
+    Names: unknown_words_dropped, unknown_words_crash.
+    """
     cases = []
     for seed in SEEDS:
         rng = np.random.default_rng(900 + seed)
@@ -190,17 +232,22 @@ def check_encode(encode):
             continue
         known = [index[t] for t in tokens if t in index]
         if got == known:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like="unknown words were left out: each one becomes "
+            fail(f"{where} gave {got}.", looks_like="unknown words were left out: each one becomes "
                  "the index of \"<UNK>\", so the result has one index per token.")
         for bad in (-1, len(index)):
             if got == [index.get(t, bad) for t in tokens]:
-                fail(f"{where} gave {got}, expected {expected}.", looks_like=f"unknown words got the index {bad}: they get "
+                fail(f"{where} gave {got}.", looks_like=f"unknown words got the index {bad}: they get "
                      f"the index of \"<UNK>\", index['<UNK>'].")
-        fail(f"{where} gave {got}, expected {expected}: each token gets index[token], or index['<UNK>'] if it is not there.")
+        fail(f"{where} gave {got}: each token gets index[token], or index['<UNK>'] if it is not there.")
 
 
 # ---------------------------------------------------------------- decode
 def check_decode(decode):
+    """Checks decode (indices back to words) against the reference.
+
+    Inputs: sentences of 0, 1, 4, 7 and 10 indices; a list of str.
+    Names: decode_off_by_one.
+    """
     for seed, T in enumerate([0, 1, 4, 7, 10]):
         rng = np.random.default_rng(1000 + seed)
         vocab = _vocab(rng, 9)
@@ -215,13 +262,19 @@ def check_decode(decode):
         if got == expected:
             continue
         if got == [vocab[k - 1] for k in indices]:
-            fail(f"{where} gave {got}, expected {expected}.", looks_like="the indices were shifted by one: index k is "
+            fail(f"{where} gave {got}.", looks_like="the indices were shifted by one: index k is "
                  "vocab[k], counted from 0.")
-        fail(f"{where} gave {got}, expected {expected}: word t is vocab[indices[t - 1]].")
+        fail(f"{where} gave {got}: word t is vocab[indices[t - 1]].")
 
 
 # ---------------------------------------------------------------- one_hot
 def check_one_hot(one_hot):
+    """Checks one_hot (a (V, 1) float column with one 1.0) against the reference.
+
+    Inputs: V from 1 to 10000 with the first, last and a random index, then indices out
+    of range, which must raise IndexError.
+    Names: one_hot_flat, one_hot_negative_accepted, one_hot_int_dtype.
+    """
     for seed, V in enumerate([1, 2, 7, 15, 10000]):
         rng = np.random.default_rng(1100 + seed)
         for index in sorted({0, V - 1, int(rng.integers(0, V))}):
@@ -261,6 +314,12 @@ def check_one_hot(one_hot):
 
 # ---------------------------------------------------------------- one_hot_sentence
 def check_one_hot_sentence(one_hot_sentence):
+    """Checks one_hot_sentence (one one-hot column per word) against the reference.
+
+    Inputs: six sentences (empty, one word, V = 1, V = T_x); a float array of shape (V,
+    T_x).
+    Names: sentence_transposed, sentence_int_dtype.
+    """
     fn = isolate(one_hot_sentence, one_hot=ref.one_hot)
     for seed, (V, T) in enumerate([(6, 4), (3, 0), (9, 1), (1, 3), (12, 7), (5, 5)]):
         rng = np.random.default_rng(1200 + seed)
@@ -271,6 +330,10 @@ def check_one_hot_sentence(one_hot_sentence):
             fail(f"{where} has shape ({T}, {V}).", looks_like=f"rows and columns are swapped: one row per word of the "
                  f"vocabulary and one column per time step, shape (V, T_x) = ({V}, {T}).")
         got = expect_array(got, (V, T), where)
+        if not np.issubdtype(got.dtype, np.floating):
+            fail(f"{where} holds {got.dtype} values.", mistake="sentence_int_dtype", looks_like=(
+                "the one-hot columns are not floats: like one_hot, one_hot_sentence holds the floats 0.0 and 1.0 "
+                "(np.zeros((V, T_x)) without a dtype)."))
         expected = ref.one_hot_sentence(indices, V)
         if close(got, expected):
             continue
@@ -286,6 +349,12 @@ BATCH_CASES = [(7, [[1, 2, 3], [4], [0, 6]]), (5, [[2, 2]]), (4, [[3], [1], [0]]
 
 
 def check_one_hot_batch(one_hot_batch):
+    """Checks one_hot_batch (a (V, m, T_max) batch, zero columns after each sentence)
+    against the reference.
+
+    Inputs: six batches (an empty sentence, m = 1, equal lengths); a float array.
+    Names: padding_as_unk, batch_axes_swapped, batch_int_dtype.
+    """
     fn = isolate(one_hot_batch, one_hot_sentence=ref.one_hot_sentence, one_hot=ref.one_hot)
     for V, batch in BATCH_CASES:
         m, T_max = len(batch), max(len(s) for s in batch)
@@ -300,6 +369,10 @@ def check_one_hot_batch(one_hot_batch):
                     fail(f"{where} has shape {got.shape}.", looks_like=f"the axes are in the wrong order ({order}): "
                          f"the course's layout is (V, m, T_max) = {(V, m, T_max)}, vocabulary, then examples, then time.")
         got = expect_array(got, (V, m, T_max), where)
+        if not np.issubdtype(got.dtype, np.floating):
+            fail(f"{where} holds {got.dtype} values.", mistake="batch_int_dtype", looks_like=(
+                "the batch is not made of floats: it holds the floats 0.0 and 1.0 (np.zeros((V, m, T_max)) "
+                "without a dtype)."))
         if close(got, expected):
             continue
         padded_unk = expected.copy()

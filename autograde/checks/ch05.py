@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import SEEDS, call, close, diagnose, expect_array, fail, isolate
+from autograde.checks import SEEDS, call, close, common, diagnose, expect_array, fail, isolate
 from autograde.checks.ch04 import verify_cell_step
 from solutions import ch04 as ref04
 from solutions import ch05 as ref
@@ -25,6 +25,20 @@ MISTAKES = {
     "count_without_ba": ("parameter_count", "count = n_a * (n_a + n_x) + n_a", "count = n_a * (n_a + n_x)"),
     "count_without_waa": ("parameter_count", "n_a * (n_a + n_x)", "n_a * n_x"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "wax_before_waa": "you put Wax before Waa: Wa",
+    "waa_from_the_end": "you took the last n_a columns",
+    "cut_after_n_x": "you cut Wa after n_x columns.",
+    "xt_on_top": "you put xt on top: the",
+    "compact_stack_order": "the state and the input are",
+    "compact_bias_left_out": "the bias ba was left out",
+    "compact_y_from_a_prev": "yt_pred was computed from a_prev instead",
+    "compact_ignores_activation": "the activation argument was ignored: with",
+    "count_without_ba": "the bias ba was left out",
+    "count_without_waa": "Waa was left out: Wa =",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -46,17 +60,19 @@ SIZES = [(5, 3, 2, 4), (7, 4, 3, 1), (2, 6, 5, 3)]
 
 
 def _cases():
-    for seed in SEEDS:
-        rng = np.random.default_rng(2000 + seed)
-        yield rng, SIZES[seed % len(SIZES)]
+    return common.cases(2000, SIZES, len(SEEDS))
 
 
-def _relu(v):
-    return np.maximum(v, 0)
+_relu = common.relu
 
 
 # ---------------------------------------------------------------- stack_weights
 def check_stack_weights(stack_weights):
+    """Checks stack_weights (Wa = [Waa | Wax]) against the reference.
+
+    Inputs: five random (Waa, Wax) pairs, n_x != n_a.
+    Names: wax_before_waa.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         Waa = rng.standard_normal((n_a, n_a))
         Wax = rng.standard_normal((n_a, n_x))
@@ -75,6 +91,11 @@ def check_stack_weights(stack_weights):
 
 # ---------------------------------------------------------------- unstack_weights
 def check_unstack_weights(unstack_weights):
+    """Checks unstack_weights (Wa cut back into Waa and Wax) against the reference.
+
+    Inputs: five random Wa, n_x != n_a.
+    Names: waa_from_the_end, cut_after_n_x.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         Waa = rng.standard_normal((n_a, n_a))
         Wax = rng.standard_normal((n_a, n_x))
@@ -102,6 +123,12 @@ def check_unstack_weights(unstack_weights):
 
 # ---------------------------------------------------------------- stack_state_input
 def check_stack_state_input(stack_state_input):
+    """Checks stack_state_input ([a_prev; xt] as one column per example) against the
+    reference.
+
+    Inputs: five random pairs, m = 1 included.
+    Names: xt_on_top.
+    """
     for rng, (n_x, n_a, n_y, m) in _cases():
         a_prev = rng.standard_normal((n_a, m))
         xt = rng.standard_normal((n_x, m))
@@ -141,8 +168,15 @@ def _compact_mistakes(xt, a_prev, p, activation):
 
 
 def check_rnn_cell_forward_compact(rnn_cell_forward_compact):
+    """Checks rnn_cell_forward_compact (one step with Wa and the stacked column) against
+    the reference.
+
+    Inputs: five random problems per activation, non-zero a_prev.
+    Names: compact_stack_order, compact_bias_left_out, compact_y_from_a_prev,
+    compact_ignores_activation.
+    """
     fn = isolate(rnn_cell_forward_compact, stack_state_input=ref.stack_state_input, softmax=ref04.softmax)
-    for activation in ("tanh", "relu"):
+    for activation in common.ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m) in _cases():
             p = _compact_params(rng, n_x, n_a, n_y)
             xt = rng.standard_normal((n_x, m))
@@ -176,6 +210,11 @@ def _count_mistakes(n_x, n_a, n_y):
 
 
 def check_parameter_count(parameter_count):
+    """Checks parameter_count of the compact RNN (an int) against the reference.
+
+    Inputs: five size triples, 10 000 inputs and 1 x 1 x 1 among them.
+    Names: count_without_ba, count_without_waa.
+    """
     for n_x, n_a, n_y in [(10_000, 100, 1), (7, 5, 3), (3, 11, 2), (1, 1, 1), (50, 20, 50)]:
         got = call(parameter_count, "parameter_count", n_x, n_a, n_y)
         expected = ref.parameter_count(n_x, n_a, n_y)
@@ -187,6 +226,6 @@ def check_parameter_count(parameter_count):
         if got != expected:
             for explanation, wrong in _count_mistakes(n_x, n_a, n_y):
                 if got == wrong:
-                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}.", looks_like=f"{explanation}")
-            fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}, expected {expected}. Count the entries of Wa "
+                    fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}.", looks_like=f"{explanation}")
+            fail(f"parameter_count({n_x}, {n_a}, {n_y}) is {got}. Count the entries of Wa "
                  "(n_a, n_a + n_x), ba (n_a, 1), Wy (n_y, n_a) and by (n_y, 1).")

@@ -12,12 +12,30 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
+from autograde.checks import (
+    call,
+    close,
+    common,
+    diagnose,
+    expect_array,
+    expect_float,
+    fail,
+    isolate,
+    part,
+    quiet_numpy,
+)
 from solutions import ch04 as ref04
 from solutions import ch06 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
 # that exercise must catch and name (see autograde.authoring.synthetic).
+# Partial credit: exercise -> sub-check -> weight (autograde.checks.part): each gradient of
+# the cell is a sub-check of its own.
+PARTS = {"rnn_cell_backward": {"dxt": 1, "da_prev": 1, "dWax": 1, "dWaa": 1, "dba": 1}}
+# The share of its exercise's points each classic mistake keeps (0 when not listed): a
+# mistake in one gradient costs that gradient only.
+KEEPS = {"dba_not_summed": 0.8, "dwaa_with_a_next": 0.8, "dwaa_transposed": 0.8, "da_prev_without_transpose": 0.8}
+
 MISTAKES = {
     "derivative_at_a_prev": ("rnn_cell_backward", "1 - a_next ** 2", "1 - a_prev ** 2"),
     "no_activation_derivative": ("rnn_cell_backward", "dz = da_next * (1 - a_next ** 2)", "dz = da_next"),
@@ -52,7 +70,46 @@ MISTAKES = {
     "clip_kills_negatives": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, 0, max_value)"),
     "clip_in_place": ("clip_elementwise", "np.clip(g, -max_value, max_value)", "np.clip(g, -max_value, max_value, out=g)"),
     "rescale_small_gradients": ("clip_by_global_norm", "if global_norm <= max_norm:", "if global_norm < 0:"),
+    "gradients_extra_keys": ("rnn_loss_and_gradients", 'gradients = {"dWaa": back["dWaa"]',
+                             'gradients = {**back, "dWaa": back["dWaa"]'),
+    "ce_log_of_softmax": ("softmax_cross_entropy",
+                          "log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))",
+                          "log_probs = np.log(np.exp(shifted) / np.sum(np.exp(shifted), axis=0, keepdims=True))"),
+    "gradient_keeps_int": ("numerical_gradient", "point = np.array(theta, dtype=float)", "point = np.array(theta)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "derivative_at_a_prev": "the derivative of the activation was taken",
+    "no_activation_derivative": "the derivative of the activation was left",
+    "dba_not_summed": "dba was not summed over the",
+    "dwaa_with_a_next": "dWaa used a_next, this step's new",
+    "dwaa_transposed": "dWaa is transposed (a_prev @ dz.T):",
+    "da_prev_without_transpose": "da_prev used Waa instead of its",
+    "forgot_output_gradient": "the output gradient da[:, :, t]",
+    "forgot_next_step_gradient": "the gradient from the next step",
+    "overwrote_dwaa": "the parameter gradients were overwritten at",
+    "loop_forwards": "the loop runs forwards in time.",
+    "backward_ignores_activation": "rnn_backward ignores its activation argument: pass",
+    "loss_averaged_over_time": "you averaged over every entry (np.mean):",
+    "loss_summed_over_batch": "you summed over the batch as",
+    "loss_mask_ignored": "the mask was ignored: the loss",
+    "loss_not_clipped": "y_hat was not clipped: log(0) is",
+    "output_gradient_not_averaged": "the output gradient was not divided",
+    "sigmoid_derivative_twice": "the sigmoid's derivative was applied on",
+    "dwya_last_step_only": "dWya was overwritten at every step",
+    "gradient_mask_ignored": "the mask was ignored in the",
+    "gradients_ignore_activation": "the activation argument was not passed",
+    "ce_gradient_not_averaged": "dscores was not divided by m:",
+    "ce_gradient_sign": "dscores has the wrong sign: it",
+    "ce_overflow": "np.exp overflowed: subtract each column's maximum",
+    "forward_difference": "you used a one-sided (forward) difference,",
+    "divided_by_eps": "you divided by eps instead of",
+    "no_denominator": "you returned the absolute error ||analytic",
+    "clip_kills_negatives": "entries between -max_value and 0 were",
+    "clip_in_place": "the arrays were clipped in place",
+    "rescale_small_gradients": "gradients were rescaled although their global",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -86,32 +143,27 @@ VISIBLE_TESTS_SAY = {
     "clip_kills_negatives": r"stays as it is",
     "clip_in_place": r"must not change",
     "rescale_small_gradients": r"unchanged",
+    "gradients_extra_keys": r"exactly the keys",
+    "ce_log_of_softmax": r"log-softmax directly",
+    "gradient_keeps_int": r"FLOAT copy",
 }
 
 # (n_x, n_a, n_y, m, T_x): distinct sizes, T_x of 1, 2 and 7, m = 1 and more
 SIZES = [(3, 5, 2, 4, 7), (4, 3, 1, 1, 2), (2, 4, 3, 3, 1), (5, 2, 1, 1, 7), (3, 4, 2, 5, 2)]
-ACTIVATIONS = ("tanh", "relu")
+ACTIVATIONS = common.ACTIVATIONS
 EXPECTED_REL_ERROR = 1e-7  # a correct gradient gives about 1e-10 here (see the chapter)
 
 
 def _cases():
-    for k, sizes in enumerate(SIZES):
-        yield np.random.default_rng(3000 + k), sizes
+    return common.cases(3000, SIZES)
 
 
 def _params(rng, n_x, n_a, n_y):
-    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.7, "Wax": rng.standard_normal((n_a, n_x)),
-            "ba": rng.standard_normal((n_a, 1)) * 0.5, "Wya": rng.standard_normal((n_y, n_a)),
-            "by": rng.standard_normal((n_y, 1)) * 0.5}
+    return common.rnn_parameters(rng, n_x, n_a, n_y, waa=0.7)
 
 
-def _kwargs(activation):
-    return {} if activation == "tanh" else {"activation": activation}
-
-
-def _gprime(a_out, activation):
-    """g'(z) written with g's output, for the activations of the course."""
-    return 1 - a_out ** 2 if activation == "tanh" else (a_out > 0).astype(float)
+_kwargs = common.activation_kwargs
+_gprime = common.g_prime
 
 
 def _fd_error(f, theta, analytic, eps=1e-5):
@@ -120,12 +172,21 @@ def _fd_error(f, theta, analytic, eps=1e-5):
     return ref.relative_error(np.asarray(analytic, dtype=float), numeric)
 
 
-def _expect_dict(out, keys, name):
+def _expect_dict(out, keys, name, extra: str | None = None):
+    """``out`` as a dict holding ``keys``; ``extra``: the name of the mistake of returning
+    more keys than these (when the docstring gives exactly these keys)."""
     if not isinstance(out, dict):
         fail(f"{name} should return a dict of gradients with the keys {', '.join(keys)}; got {type(out).__name__}.")
     missing = [k for k in keys if k not in out]
     if missing:
         fail(f"{name} returned a dict without {', '.join(missing)}: it should hold {', '.join(keys)}.")
+    if extra is not None and set(out) != set(keys):
+        more = sorted(str(k) for k in set(out) - set(keys))
+        fail(f"{name} returned a dict with more keys than {', '.join(keys)} (also {', '.join(more)}).",
+             mistake=extra, looks_like=(
+                 "the gradients dict holds more than one gradient per parameter: the next steps (clipping, the "
+                 "update parameters[name] - learning_rate * gradients['d' + name]) go over its keys, and an extra "
+                 "one such as da0 breaks them. Return exactly dWaa, dWax, dba, dWya and dby."))
     return out
 
 
@@ -166,6 +227,13 @@ CELL_KEYS = ("dxt", "da_prev", "dWax", "dWaa", "dba")
 
 
 def check_rnn_cell_backward(rnn_cell_backward):
+    """Checks rnn_cell_backward (the gradients of one step) against the reference.
+
+    Inputs: five random problems per activation; every key of the cell's dict, compared
+    with the reference and with finite differences.
+    Names: derivative_at_a_prev, no_activation_derivative, dba_not_summed,
+    dwaa_with_a_next, dwaa_transposed, da_prev_without_transpose.
+    """
     fn = isolate(rnn_cell_backward)
     for activation in ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
@@ -177,20 +245,22 @@ def check_rnn_cell_backward(rnn_cell_backward):
                                CELL_KEYS, "rnn_cell_backward")
             shapes = {"dxt": (n_x, m), "da_prev": (n_a, m), "dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dba": (n_a, 1)}
             got_dba = out["dba"]
-            if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
-                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like="dba was not summed over "
-                     "the batch. ba is added to every one of the m columns, so dba = np.sum(dz, axis=1, keepdims=True).")
-            if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
-                fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
-                     "(np.sum(..., axis=1, keepdims=True)).")
-            for key in CELL_KEYS:
-                expect_array(out[key], shapes[key], key)
+            with part("dba"):
+                if isinstance(got_dba, np.ndarray) and m > 1 and got_dba.shape == (n_a, m):
+                    fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}.", looks_like="dba was not summed "
+                         "over the batch. ba is added to every one of the m columns, so "
+                         "dba = np.sum(dz, axis=1, keepdims=True).")
+                if isinstance(got_dba, np.ndarray) and got_dba.shape in {(n_a,), (1, n_a)}:
+                    fail(f"dba has shape {got_dba.shape}, expected {(n_a, 1)}: keep it a column, like ba "
+                         "(np.sum(..., axis=1, keepdims=True)).")
             expected = ref.rnn_cell_backward(da_next, cache, activation)
             variants = list(_cell_variants(da_next, cache, activation))
             for key in CELL_KEYS:
-                if not close(out[key], expected[key]):
-                    diagnose(out[key], expected[key], [(t, v[key]) for t, v in variants],
-                             f"{key} (activation={activation!r}, m={m})")
+                with part(key):  # each gradient is a sub-check of its own
+                    expect_array(out[key], shapes[key], key)
+                    if not close(out[key], expected[key]):
+                        diagnose(out[key], expected[key], [(t, v[key]) for t, v in variants],
+                                 f"{key} (activation={activation!r}, m={m})")
 
 
 # ---------------------------------------------------------------- rnn_backward
@@ -249,6 +319,13 @@ def _bptt_problem(da, caches, x, a0, p, activation, key, got):
 
 
 def check_rnn_backward(rnn_backward):
+    """Checks rnn_backward (backpropagation through time) against the reference.
+
+    Inputs: five random problems per activation, T_x = 1 among them; dx, da0 and the
+    parameter gradients.
+    Names: forgot_output_gradient, forgot_next_step_gradient, overwrote_dwaa,
+    loop_forwards, backward_ignores_activation.
+    """
     fn = isolate(rnn_backward, rnn_cell_backward=ref.rnn_cell_backward)
     for activation in ACTIVATIONS:
         for rng, (n_x, n_a, n_y, m, T_x) in _cases():
@@ -286,6 +363,14 @@ def _lengths_mask(rng, m, T_x):
 
 
 def check_binary_cross_entropy(binary_cross_entropy):
+    """Checks binary_cross_entropy (summed over outputs and steps, averaged over the batch,
+    with an optional mask) against the reference.
+
+    Inputs: five random problems, every other one with a mask of lengths, then
+    predictions of exactly 0.0 and 1.0.
+    Names: loss_averaged_over_time, loss_summed_over_batch, loss_mask_ignored,
+    loss_not_clipped.
+    """
     for k, (rng, (n_x, n_a, n_y, m, T_x)) in enumerate(_cases()):
         y_hat = rng.uniform(0.02, 0.98, size=(n_y, m, T_x))
         y = (rng.random((n_y, m, T_x)) < 0.5).astype(float)
@@ -317,9 +402,9 @@ def check_binary_cross_entropy(binary_cross_entropy):
                               "only, whatever their lengths.", kept.sum() / mask.sum()))
             for text, value in wrong:
                 if np.isclose(got, value, rtol=1e-7):
-                    fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f}"
+                    fail(f"binary_cross_entropy is {got:.6f}"
                          + (" (with a mask)." if mask is not None else "."), looks_like=f"{text}")
-            fail(f"binary_cross_entropy is {got:.6f}, expected {expected:.6f} (y_hat of shape {y_hat.shape}"
+            fail(f"binary_cross_entropy is {got:.6f} (y_hat of shape {y_hat.shape}"
                  + (", with a mask)" if mask is not None else ")") + ". Compare with "
                  "J = -(1/m) * sum of mask * [y log(y_hat) + (1 - y) log(1 - y_hat)].")
     # saturated predictions: a sigmoid gives exactly 0.0 or 1.0 beyond |z| of about 37
@@ -333,12 +418,12 @@ def check_binary_cross_entropy(binary_cross_entropy):
     got = _scalar(got, "binary_cross_entropy")
     expected = ref.binary_cross_entropy(y_hat, y)
     if not np.isclose(got, expected, rtol=1e-6):
-        fail(f"for predictions of exactly 0.0 or 1.0, binary_cross_entropy is {got:.4f}, expected {expected:.4f}: "
+        fail(f"for predictions of exactly 0.0 or 1.0, binary_cross_entropy is {got:.4f}: "
              "clip y_hat into [1e-12, 1 - 1e-12] before the logs.")
 
 
 # ---------------------------------------------------------------- rnn_loss_and_gradients
-PARAM_KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
+PARAM_KEYS = common.GRADIENT_KEYS
 
 
 def _full(x, y, a0, p, activation, mask=None, mode="right"):
@@ -387,6 +472,14 @@ FULL_MISTAKES = {
 
 
 def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
+    """Checks rnn_loss_and_gradients (the loss and the five parameter gradients) against
+    the reference.
+
+    Inputs: five random problems per activation, every other one with a mask; the
+    gradients dict must hold exactly dWaa, dWax, dba, dWya and dby.
+    Names: output_gradient_not_averaged, sigmoid_derivative_twice, dwya_last_step_only,
+    gradient_mask_ignored, gradients_ignore_activation, gradients_extra_keys.
+    """
     fn = isolate(rnn_loss_and_gradients, rnn_forward=ref.rnn_forward, sigmoid=ref.sigmoid,
                  binary_cross_entropy=ref.binary_cross_entropy, rnn_backward=ref.rnn_backward,
                  rnn_cell_backward=ref.rnn_cell_backward)
@@ -406,15 +499,15 @@ def check_rnn_loss_and_gradients(rnn_loss_and_gradients):
             where = f"(activation={activation!r}, T_x={T_x}, m={m}" + (", with a mask)" if mask is not None else ")")
             if not np.isclose(loss, expected_loss, rtol=1e-7):
                 if mask is not None and np.isclose(loss, ref.rnn_loss_and_gradients(x, y, a0, p, activation)[0], rtol=1e-7):
-                    fail(f"the loss {where} is {loss:.6f}, expected {expected_loss:.6f}.",
+                    fail(f"the loss {where} is {loss:.6f}.",
                          looks_like="the mask was not passed on to binary_cross_entropy: padded steps were counted.")
                 if activation == "relu" and np.isclose(loss, ref.rnn_loss_and_gradients(x, y, a0, p, "tanh", mask)[0],
                                                        rtol=1e-7):
                     fail(f"the loss {where} is the loss of a tanh network.",
                          looks_like="the activation argument was not passed on to rnn_forward.")
-                fail(f"the loss {where} is {loss:.6f}, expected {expected_loss:.6f}: it should be "
+                fail(f"the loss {where} is {loss:.6f}: it should be "
                      "binary_cross_entropy(y_hat, y, mask) of the forward pass's y_hat.")
-            grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients")
+            grads = _expect_dict(grads, PARAM_KEYS, "rnn_loss_and_gradients", extra="gradients_extra_keys")
             for key in PARAM_KEYS:
                 shape = p[key[1:]].shape
                 got = grads[key]
@@ -451,6 +544,13 @@ def _one_hot_classes(rng, shape):
 
 
 def check_softmax_cross_entropy(softmax_cross_entropy):
+    """Checks softmax_cross_entropy (the batch-averaged loss and dscores) against the
+    reference.
+
+    Inputs: six score arrays of 2 or 3 dimensions (m = 1 included), the last one with
+    scores near 1000 where a true class's probability underflows.
+    Names: ce_gradient_not_averaged, ce_gradient_sign, ce_overflow, ce_log_of_softmax.
+    """
     rng = np.random.default_rng(3500)
     cases = [(4, 3), (3, 5), (5, 1), (4, 2, 6), (3, 1, 3), (2, 4)]
     for k, shape in enumerate(cases):
@@ -466,9 +566,15 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
         where = f"(scores of shape {shape}" + (", up to about 1000)" if k == len(cases) - 1 else ")")
         if (isinstance(loss, (numbers.Real, np.ndarray)) and np.size(loss) == 1 and not np.isfinite(loss)) or (
                 isinstance(dscores, np.ndarray) and dscores.dtype.kind == "f" and not np.all(np.isfinite(dscores))):
-            fail(f"softmax_cross_entropy gives inf or nan {where}.", looks_like="np.exp overflowed: subtract each "
-                 "column's maximum from the scores before np.exp, and take the log-softmax as "
-                 "(z - max) - log(sum(exp(z - max))).")
+            e_loss, e_d = ref.softmax_cross_entropy(scores, y)
+            if isinstance(dscores, np.ndarray) and dscores.shape == e_d.shape and close(dscores, e_d):
+                fail(f"softmax_cross_entropy gives an infinite loss {where}, though dscores is right.",
+                     mistake="ce_log_of_softmax", looks_like="the loss took the log of the softmax "
+                     "probabilities: a probability that underflows to 0 (a true class far below the best score) "
+                     "gives log(0) = -inf. Take the log-softmax directly, (z - max) - log(sum(exp(z - max))).")
+            fail(f"softmax_cross_entropy gives inf or nan {where}.", mistake="ce_overflow",
+                 looks_like="np.exp overflowed: subtract each column's maximum from the scores before np.exp, and "
+                 "take the log-softmax as (z - max) - log(sum(exp(z - max))).")
         loss = _scalar(loss, "the loss")
         expect_array(dscores, shape, f"dscores {where}")
         e_loss, e_d = ref.softmax_cross_entropy(scores, y)
@@ -479,9 +585,8 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
                                 ("you averaged over every entry: sum everything, then divide by m = scores.shape[1].",
                                  e_loss * m / y.size)]:
                 if np.isclose(loss, value, rtol=1e-7):
-                    fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}.", looks_like=text)
-            fail(f"the loss {where} is {loss:.6f}, expected {e_loss:.6f}: -(1/m) * sum of y * log(softmax(scores)), "
-                 "the softmax over axis 0.")
+                    fail(f"the loss {where} is wrong.", looks_like=text)
+            fail(f"the loss {where} is wrong: -(1/m) * sum of y * log(softmax(scores)), the softmax over axis 0.")
         if not close(dscores, e_d):
             probs = e_d * m + y
             diagnose(dscores, e_d, [
@@ -502,6 +607,8 @@ def _test_functions(rng):
     yield (lambda th: float(np.exp(0.3 * th).sum() * np.sum(th ** 2))), rng.standard_normal((2, 3)), 1e-4
     yield (lambda th: float(th.ravel() @ A @ th.ravel() + np.sum(th ** 4))), rng.standard_normal((3, 2)), 1e-3
     yield (lambda th: float(np.tanh(th).sum() + (th ** 2).sum())), rng.standard_normal((5, 1)), None
+    # an integer point (theta "of any shape", its entries numbers): the nudges must not be rounded away
+    yield (lambda th: float(np.sum(th ** 3) / 3 + np.sum(np.sin(2 * th)))), np.array([[1, -2], [3, 0]]), 1e-3
 
 
 def _fd_variants(f, theta, eps):
@@ -525,6 +632,13 @@ def _fd_variants(f, theta, eps):
 
 
 def check_numerical_gradient(numerical_gradient):
+    """Checks numerical_gradient (centred differences, one entry at a time) against the
+    reference.
+
+    Inputs: four smooth functions at random points of several shapes, eps given or the
+    default, and an integer point.
+    Names: forward_difference, divided_by_eps, gradient_keeps_int.
+    """
     rng = np.random.default_rng(3100)
     for f, theta, eps in _test_functions(rng):
         kwargs = {} if eps is None else {"eps": eps}
@@ -533,12 +647,23 @@ def check_numerical_gradient(numerical_gradient):
             got = call(numerical_gradient, "numerical_gradient", f, theta, **kwargs)
         expect_array(got, theta.shape, f"the numerical gradient (theta of shape {theta.shape})")
         expected = ref.numerical_gradient(f, theta, used)
+        if theta.dtype.kind == "i" and not close(got, expected, rtol=1e-6, atol=1e-9) and (
+                got.dtype.kind in "iu" or close(got, np.zeros(theta.shape))):
+            fail(f"the numerical gradient at an integer theta ({theta.tolist()}) is wrong.",
+                 mistake="gradient_keeps_int", looks_like="the nudged copy of theta kept its integer dtype, so "
+                 "theta + eps was rounded back to theta and every difference was 0. Copy it as floats: "
+                 "np.array(theta, dtype=float).")
         if not close(got, expected, rtol=1e-6, atol=1e-9):
             diagnose(got, expected, _fd_variants(f, theta, used), f"the numerical gradient (eps={used})")
 
 
 # ---------------------------------------------------------------- relative_error
 def check_relative_error(relative_error):
+    """Checks relative_error (||a - n|| / (||a|| + ||n||)) against the reference.
+
+    Inputs: equal arrays, orthogonal ones, close and tiny random pairs, several shapes.
+    Names: no_denominator.
+    """
     rng = np.random.default_rng(3200)
     pairs = [(np.array([3.0, 4.0]), np.array([3.0, 4.0])), (np.array([1.0, 0.0]), np.array([0.0, 1.0])),
              (np.array([[2.0, 0.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 0.0]]))]
@@ -563,8 +688,8 @@ def check_relative_error(relative_error):
             ]
             for text, value in wrong:
                 if np.isfinite(value) and np.isclose(got, value, rtol=1e-7, atol=1e-15):
-                    fail(f"relative_error gives {got:.4g}, expected {expected:.4g}.", looks_like=f"{text}")
-            fail(f"relative_error gives {got:.4g}, expected {expected:.4g} for arrays of shape {analytic.shape}. "
+                    fail(f"relative_error gives {got:.4g}.", looks_like=f"{text}")
+            fail(f"relative_error gives {got:.4g} for arrays of shape {analytic.shape}. "
                  "It should be ||analytic - numeric|| / (||analytic|| + ||numeric||).")
     with quiet_numpy():
         got = call(relative_error, "relative_error", np.zeros((2, 2)), np.zeros((2, 2)))
@@ -597,6 +722,12 @@ def _call_clip(fn, name, gradients, limit):
     return out
 
 def check_clip_elementwise(clip_elementwise):
+    """Checks clip_elementwise (np.clip of every gradient, new arrays) against the
+    reference.
+
+    Inputs: four random gradient dicts, limits from 0.25 to 10, the inputs unchanged.
+    Names: clip_kills_negatives, clip_in_place.
+    """
     rng = np.random.default_rng(3300)
     for scale, limit in [(5.0, 1.0), (2.0, 3.5), (0.1, 10.0), (50.0, 0.25)]:
         grads = _grads(rng, scale)
@@ -620,6 +751,13 @@ def check_clip_elementwise(clip_elementwise):
 
 
 def check_clip_by_global_norm(clip_by_global_norm):
+    """Checks clip_by_global_norm (rescale all gradients together when their global norm is
+    too large) against the reference.
+
+    Inputs: five random gradient dicts, norms above and below the limit, the inputs
+    unchanged.
+    Names: rescale_small_gradients.
+    """
     rng = np.random.default_rng(3400)
     for scale, limit in [(5.0, 1.0), (0.1, 5.0), (3.0, 4.0), (0.5, 100.0), (20.0, 0.5)]:
         grads = _grads(rng, scale)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.checks import call, close, diagnose, expect_array, fail, isolate
+from autograde.checks import CheckFailed, call, close, common, diagnose, expect_array, fail, isolate
 from solutions import ch07 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -30,6 +30,23 @@ MISTAKES = {
     "encoder_ignores_activation": ("encoder_decoder_forward", "a_t, encoder_parameters, activation)",
                                    "a_t, encoder_parameters)"),
 }
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "translation_as_many_to_many": "the shape of this task was misread: a translation",
+    "captioning_as_one_to_one": "the shape of this task was misread: a single",
+    "many_to_one_not_from_a0": "the loop does not start from",
+    "many_to_one_first_step_only": "only the first time step was",
+    "many_to_one_state_not_carried": "every step started again from a0:",
+    "many_to_one_ignores_activation": "it was not passed on to",
+    "many_to_one_reads_padding": "the padding was read: with lengths,",
+    "output_not_fed_back": "the output is not fed back:",
+    "probabilities_fed_back": "the probabilities y_hat<t> were fed back",
+    "one_to_many_ignores_activation": "it was not passed on to",
+    "decoder_ignores_encoder": "the decoder does not start from",
+    "decoder_runs_t_x_steps": "the decoder ran for T_x =",
+    "encoder_ignores_activation": "the encoder ignores the activation argument:",
+}
+
 
 # What the chapter's visible tests say when they catch each mistake (a regular expression
 # over their failure message; see tests/test_visible_tests.py).
@@ -49,19 +66,12 @@ VISIBLE_TESTS_SAY = {
     "encoder_ignores_activation": r"Pass activation on to both RNNs",
 }
 
-ACTIVATIONS = ("tanh", "relu")
-
-
-def _kwargs(activation):
-    return {} if activation == "tanh" else {"activation": activation}
+ACTIVATIONS = common.ACTIVATIONS
+_kwargs = common.activation_kwargs
 
 
 def _rnn(rng, n_in, n_a, n_y=None, scale=1.0):
-    p = {"Waa": rng.standard_normal((n_a, n_a)) * 0.8 * scale, "Wax": rng.standard_normal((n_a, n_in)) * scale,
-         "ba": rng.standard_normal((n_a, 1)) * 0.5}
-    if n_y is not None:
-        p.update({"Wya": rng.standard_normal((n_y, n_a)) * 2.0, "by": rng.standard_normal((n_y, 1))})
-    return p
+    return common.rnn_parameters(rng, n_in, n_a, n_y, waa=0.8 * scale, wax=scale, wya=2.0, by=1.0)
 
 
 # ---------------------------------------------------------------- architectures
@@ -86,6 +96,11 @@ WHY = {
 
 
 def check_architectures(architectures):
+    """Checks the architecture named for each task against the reference.
+
+    Inputs: the dict answer, keys exactly TASKS; a failure names what to revisit.
+    Names: translation_as_many_to_many, captioning_as_one_to_one.
+    """
     if architectures is None:  # the answer cell still raises NotImplementedError
         fail("architectures is not implemented yet: replace the line that raises NotImplementedError with "
              "your dict.")
@@ -111,11 +126,15 @@ def check_architectures(architectures):
                  f"{', '.join(map(repr, ref.ARCHITECTURES))}{hint}.")
     wrong = [t for t in ref.TASKS if architectures[t] != WHY[t][1]]
     if wrong:
-        task = wrong[0]
-        why, right = WHY[task]
-        more = f" ({len(wrong) - 1} other task{'s' if len(wrong) > 2 else ''} also wrong.)" if len(wrong) > 1 else ""
-        fail(f"architectures[{task!r}] is {architectures[task]!r}.", looks_like=f"the shape of this task was "
-             f"misread: {why}, so it is {right!r}.{more}")
+        # Feedback is not an answer key: the learner reads what to revisit, never which task
+        # is wrong nor its architecture; the diagnosis (for the class report only) is given
+        # when one task accounts for the whole difference.
+        why, right = WHY[wrong[0]]
+        raise CheckFailed("Some architectures are wrong. Revisit, for every task, whether its input is one "
+                          "item or a sequence, whether its output is, and whether the two lengths always match "
+                          "(T_x = T_y) or not.",
+                          f"the shape of this task was misread: {why}, so it is {right!r}." if len(wrong) == 1
+                          else None)
 
 
 # ---------------------------------------------------------------- many_to_one_forward
@@ -148,6 +167,15 @@ M21_CASES = [(3, 5, 2, 4, 7, None), (4, 3, 5, 1, 2, None), (2, 4, 3, 3, 1, None)
 
 
 def check_many_to_one_forward(many_to_one_forward):
+    """Checks many_to_one_forward (read every step, one output from the last state) against
+    the reference.
+
+    Inputs: the M21 cases per activation, with and without lengths (zero padding after
+    each sequence), a non-zero a0.
+    Names: many_to_one_not_from_a0, many_to_one_first_step_only,
+    many_to_one_state_not_carried, many_to_one_ignores_activation,
+    many_to_one_reads_padding.
+    """
     fn = isolate(many_to_one_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
     for activation in ACTIVATIONS:
         for k, (n_x, n_a, n_y, m, T_x, lengths) in enumerate(M21_CASES):
@@ -208,6 +236,11 @@ O2M_MISTAKES = {
 
 
 def check_one_to_many_forward(one_to_many_forward):
+    """Checks one_to_many_forward (feed each chosen symbol back) against the reference.
+
+    Inputs: four problems per activation, a one-hot or all-zero x1, T_y = 1 included.
+    Names: output_not_fed_back, probabilities_fed_back, one_to_many_ignores_activation.
+    """
     fn = isolate(one_to_many_forward, rnn_step=ref.rnn_step, softmax=ref.softmax)
     for activation in ACTIVATIONS:
         for k, (n_y, n_a, m, T_y) in enumerate([(4, 5, 3, 7), (5, 3, 1, 2), (3, 4, 2, 1), (6, 6, 1, 7)]):
@@ -259,6 +292,13 @@ ENCDEC_MISTAKES = {
 
 
 def check_encoder_decoder_forward(encoder_decoder_forward):
+    """Checks encoder_decoder_forward (the decoder starts from the encoder's last state)
+    against the reference.
+
+    Inputs: four problems per activation: output shorter, longer, from one input step,
+    equal; m = 1 included.
+    Names: decoder_ignores_encoder, decoder_runs_t_x_steps, encoder_ignores_activation.
+    """
     fn = isolate(encoder_decoder_forward, one_to_many_forward=ref.one_to_many_forward, rnn_step=ref.rnn_step,
                  softmax=ref.softmax)
     for activation in ACTIVATIONS:

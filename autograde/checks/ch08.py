@@ -13,7 +13,20 @@ import numbers
 
 import numpy as np
 
-from autograde.checks import CheckFailed, call, close, diagnose, expect_array, expect_float, fail, isolate, quiet_numpy
+from autograde.checks import (
+    CheckFailed,
+    Mistake,
+    call,
+    close,
+    common,
+    decide,
+    diagnose,
+    expect_array,
+    expect_float,
+    fail,
+    isolate,
+    quiet_numpy,
+)
 from solutions import ch08 as ref
 
 # name -> (exercise, old text, new text): edits of the reference body that the check of
@@ -31,6 +44,7 @@ MISTAKES = {
     "dwya_overwritten": ("lm_loss_and_gradients", "dWya += dz[:, :, t] @ a[:, :, t].T",
                          "dWya = dz[:, :, t] @ a[:, :, t].T"),
     "dby_overwritten": ("lm_loss_and_gradients", "dby += dz[:, :, t]", "dby = dz[:, :, t]"),
+    "no_clipping": ("optimize_step", "gradients = clip_by_global_norm(gradients, max_norm)\n", ""),
     "clip_after_update": (
         "optimize_step",
         'gradients = clip_by_global_norm(gradients, max_norm)\n'
@@ -40,19 +54,44 @@ MISTAKES = {
     "gradient_ascent": ("optimize_step", 'value - learning_rate * gradients', 'value + learning_rate * gradients'),
     "hidden_state_not_reset": ("train", "loss, parameters, a_last = optimize_step(x, targets, a0,",
                                "loss, parameters, a0 = optimize_step(x, targets, a0,"),
+    "train_a0_not_zero": ("train", "a0 = np.zeros((n_a, 1))", "a0 = np.ones((n_a, 1))"),
+    "train_shuffles_or_reorders": ("train", "for name in names:", "for name in sorted(names):"),
     "sampling_with_argmax": ("sample", "int(rng.choice(V, p=probabilities.ravel()))", "int(np.argmax(probabilities))"),
     "sample_not_fed_back": ("sample", "x[idx] = 1.0", "x[idx] = 0.0"),
-    "temperature_divides_probabilities": ("sample", "probabilities = softmax(z / temperature)",
-                                          "probabilities = softmax(z) / temperature\n"
-                                          "    probabilities = probabilities / np.sum(probabilities)"),
+    "sample_state_not_carried": ("sample", "a_prev = a_next", "a_prev = np.zeros((n_a, 1))"),
+    "sample_bias_ignored": ("sample", ' + parameters["ba"])', ")"),
+    "sample_first_input_not_zero": ("sample", "x = np.zeros((V, 1))  # x<1> = 0",
+                                    "x = np.zeros((V, 1))\nx[eos_index] = 1.0  # x<1> = 0"),
+    "sample_eos_assumed_last": ("sample", "if idx == eos_index:", "if idx == V - 1:"),
+    "sample_global_random": ("sample", "int(rng.choice(V, p=probabilities.ravel()))",
+                             "int(np.random.choice(V, p=probabilities.ravel()))"),
+    "sample_new_generator_each_step": ("sample", "int(rng.choice(V, p=probabilities.ravel()))",
+                                       "int(np.random.default_rng(seed).choice(V, p=probabilities.ravel()))"),
+    "temperature_multiplies_logits": ("sample", "softmax(z / temperature)", "softmax(z * temperature)"),
+    "temperature_ignored": ("sample", "softmax(z / temperature)", "softmax(z)"),
     "temperature_divides_unnormalised": ("sample", "softmax(z / temperature)", "softmax(z) / temperature"),
+    "lm_gradients_extra_keys": ("lm_loss_and_gradients", 'gradients = {"dWaa": back["dWaa"]',
+                                'gradients = {**back, "dWaa": back["dWaa"]'),
+}
+
+# name -> a phrase of the diagnosis its check gives (see autograde.checks.named)
+DIAGNOSES_SAY = {
+    "targets_not_shifted": "the targets are not shifted by",
+    "eos_missing_from_targets": "<EOS> is missing from the targets:",
+    "loss_averaged_over_time": "the loss was averaged over the",
+    "loss_sign_flipped": "the sign is flipped: the loss",
+    "softmax_jacobian_times_error": "the gradient went through softmax's Jacobian",
+    "sigmoid_derivative_times_error": "the error was multiplied by y_hat",
+    "gradient_in_place": "y_hat was changed in place (dz",
+    "dwya_overwritten": "dWya was overwritten at each step",
+    "dby_overwritten": "dby was overwritten at each step",
 }
 
 # mistake -> what the chapter's visible tests say about it (tests/test_visible_tests.py)
 VISIBLE_TESTS_SAY = {
     "targets_not_shifted": r"shifted by one step",
     "eos_missing_from_targets": r"<EOS>",
-    "loss_averaged_over_time": r"SUM over its steps",
+    "loss_averaged_over_time": r"the MEAN",
     "loss_sign_flipped": r"MINUS",
     "softmax_jacobian_times_error": r"Jacobian",
     "sigmoid_derivative_times_error": r"Jacobian",
@@ -64,12 +103,23 @@ VISIBLE_TESTS_SAY = {
     "hidden_state_not_reset": r"a<0> = 0",
     "sampling_with_argmax": r"argmax",
     "sample_not_fed_back": r"feed each drawn character back",
-    "temperature_divides_probabilities": r"LOGITS",
-    "temperature_divides_unnormalised": r"LOGITS",
+    "sample_state_not_carried": r"hidden state was not carried",
+    "sample_bias_ignored": r"ba was left out",
+    "sample_first_input_not_zero": r"first input x<1> should be all zeros",
+    "sample_eos_assumed_last": r"went on after drawing <EOS>",
+    "sample_global_random": r"GLOBAL random state",
+    "sample_new_generator_each_step": r"ONCE, before the loop",
+    "temperature_multiplies_logits": r"MULTIPLIED by the temperature",
+    "temperature_ignored": r"temperature had no effect",
+    "temperature_divides_unnormalised": r"PROBABILITIES were divided",
+    "no_clipping": r"UNCLIPPED",
+    "train_a0_not_zero": r"a<0> = 0",
+    "train_shuffles_or_reorders": r"order given",
+    "lm_gradients_extra_keys": r"exactly the keys",
 }
 
-KEYS = ("dWaa", "dWax", "dba", "dWya", "dby")
-PARAMS = ("Waa", "Wax", "ba", "Wya", "by")
+KEYS = common.GRADIENT_KEYS
+PARAMS = common.PARAMETER_NAMES
 LETTERS = "AbcdeFghIjk"
 
 
@@ -87,9 +137,7 @@ def _name(rng, char_to_ix, length):
 
 
 def _params(rng, V, n_a, scale=1.0):
-    return {"Waa": rng.standard_normal((n_a, n_a)) * 0.6 * scale, "Wax": rng.standard_normal((n_a, V)) * scale,
-            "ba": rng.standard_normal((n_a, 1)) * 0.3, "Wya": rng.standard_normal((V, n_a)) * scale,
-            "by": rng.standard_normal((V, 1)) * 0.5}
+    return common.rnn_parameters(rng, V, n_a, V, waa=0.6 * scale, wax=scale, ba=0.3, wya=scale)
 
 
 def _probabilities(rng, V, T_x):
@@ -104,8 +152,7 @@ SIZES = [(5, 4, 3), (7, 3, 1), (6, 5, 8), (9, 6, 5), (5, 3, 2)]
 
 
 def _cases(base):
-    for k, sizes in enumerate(SIZES):
-        yield np.random.default_rng(base + k), sizes
+    return common.cases(base, SIZES)
 
 
 def _int_array(value, shape, what):
@@ -124,6 +171,13 @@ def _one_hot(V, idx):
 
 # ---------------------------------------------------------------- encode_name
 def check_encode_name(encode_name):
+    """Checks encode_name (x with x<1> = 0 and the shifted one-hot inputs; targets ending
+    with <EOS>) against the reference.
+
+    Inputs: five random names of 1 to 8 characters over shuffled vocabularies (<EOS> at
+    any index); targets an int array.
+    Names: targets_not_shifted, eos_missing_from_targets.
+    """
     for rng, (V, _, length) in _cases(8000):
         char_to_ix = _vocabulary(rng, V)
         name = _name(rng, char_to_ix, length)
@@ -149,7 +203,7 @@ def check_encode_name(encode_name):
             if np.array_equal(targets, [eos] + chars):
                 fail(f"targets {where} is wrong.", looks_like="<EOS> was put first instead of last: the targets are "
                      "the name's characters, then <EOS>.")
-            fail(f"targets {where} is {targets.tolist()}, expected {e_t.tolist()}: the indices of the name's "
+            fail(f"targets {where} is {targets.tolist()}: the indices of the name's "
                  "characters, then the index of '\\n'.")
         if not np.array_equal(x, e_x):
             same_step = np.stack([_one_hot(V, i) for i in e_t], axis=1)[:, None, :]
@@ -166,6 +220,12 @@ def check_encode_name(encode_name):
 
 # ---------------------------------------------------------------- cross_entropy
 def check_cross_entropy(cross_entropy):
+    """Checks cross_entropy (MINUS the SUM of the log-probabilities of the targets) against
+    the reference.
+
+    Inputs: five random softmax outputs and targets.
+    Names: loss_averaged_over_time, loss_sign_flipped.
+    """
     for rng, (V, _, length) in _cases(8100):
         T_x = length + 1
         y_hat = _probabilities(rng, V, T_x)
@@ -191,8 +251,8 @@ def check_cross_entropy(cross_entropy):
         ]
         for text, value in wrong:
             if np.isclose(got, value, rtol=1e-7):
-                fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g}.", looks_like=text)
-        fail(f"cross_entropy gives {got:.6g}, expected {expected:.6g} (V={V}, T_x={T_x}): it should be "
+                fail(f"cross_entropy gives {got:.6g}.", looks_like=text)
+        fail(f"cross_entropy gives {got:.6g} (V={V}, T_x={T_x}): it should be "
              "-sum over t of log(y_hat[targets[t], 0, t]).")
 
 
@@ -218,6 +278,13 @@ def _gradient_mistakes(y_hat, targets):
 
 
 def check_cross_entropy_gradient(cross_entropy_gradient):
+    """Checks cross_entropy_gradient (y_hat minus the one-hot targets, y_hat unchanged)
+    against the reference.
+
+    Inputs: five random softmax outputs and targets.
+    Names: softmax_jacobian_times_error, sigmoid_derivative_times_error,
+    gradient_in_place.
+    """
     for rng, (V, _, length) in _cases(8200):
         T_x = length + 1
         y_hat = _probabilities(rng, V, T_x)
@@ -265,6 +332,13 @@ def _lm_variants(x, targets, a0, p):
 
 
 def check_lm_loss_and_gradients(lm_loss_and_gradients):
+    """Checks lm_loss_and_gradients (loss, the five gradients, a_last) against the
+    reference.
+
+    Inputs: five random problems, a0 zero and non-zero; the gradients dict must hold
+    exactly the five keys.
+    Names: dwya_overwritten, dby_overwritten, lm_gradients_extra_keys.
+    """
     fn = isolate(lm_loss_and_gradients, rnn_forward=ref.rnn_forward, rnn_backward=ref.rnn_backward,
                  cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient,
                  softmax=ref.softmax)
@@ -278,13 +352,18 @@ def check_lm_loss_and_gradients(lm_loss_and_gradients):
         loss = expect_float(loss, "lm_loss_and_gradients (its loss)")
         if not isinstance(grads, dict) or any(k not in grads for k in KEYS):
             fail(f"the gradients should be a dict with the keys {', '.join(KEYS)}.")
+        if set(grads) != set(KEYS):
+            fail(f"the gradients dict has more keys than {', '.join(KEYS)}.", mistake="lm_gradients_extra_keys",
+                 looks_like="the gradients dict holds more than the five parameter gradients (da0 from rnn_backward, "
+                 "say): optimize_step updates every parameter with gradients['d' + name] and clips every entry, so "
+                 "return exactly dWaa, dWax, dba, dWya and dby.")
         for key, name in zip(KEYS, PARAMS):
             expect_array(grads[key], p[name].shape, key)
         expect_array(a_last, (n_a, 1), "a_last")
         e_loss, e_grads, e_last = ref.lm_loss_and_gradients(x, targets, a0, p)
         where = f"(V={V}, n_a={n_a}, T_x={T_x})"
         if not np.isclose(loss, e_loss, rtol=1e-7):
-            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: run rnn_forward on x from a0 and pass "
+            fail(f"the loss {where} is {loss:.6g}: run rnn_forward on x from a0 and pass "
                  "its y_hat to cross_entropy.")
         if not close(a_last, e_last):
             a, _, _ = ref.rnn_forward(x, a0, p)
@@ -303,16 +382,61 @@ def _update(p, grads, lr, sign=-1.0):
     return {k: v + sign * lr * grads["d" + k] for k, v in p.items()}
 
 
+def _params_close(a, b) -> bool:
+    return isinstance(a, dict) and isinstance(b, dict) and set(a) == set(b) and all(close(a[k], b[k]) for k in a)
+
+
+def _step_mistake(name, explanation, update):
+    """A mistake of optimize_step; a case is (p, raw, clipped, lr, max_norm, clip_called)."""
+    return Mistake(name, explanation, update)
+
+
+STEP_MISTAKES = [
+    _step_mistake("clip_after_update", "the gradients were clipped AFTER the update (clip_by_global_norm was "
+                  "called, but the update used the unclipped gradients), so the clip had no effect. Clip first, "
+                  "then update with the clipped gradients.",
+                  lambda c: _update(c[0], c[1], c[3]) if c[5] else None),
+    _step_mistake("no_clipping", "the gradients were not clipped at all (clip_by_global_norm was never called): "
+                  "clip them with clip_by_global_norm(gradients, max_norm) before the update.",
+                  lambda c: _update(c[0], c[1], c[3]) if not c[5] else None),
+    _step_mistake("gradient_ascent", "the update went uphill (parameters + learning_rate * gradient): gradient "
+                  "DESCENT subtracts it.", lambda c: _update(c[0], c[2], c[3], sign=1.0)),
+    _step_mistake("clip_elementwise_in_step", "the gradients were clipped entry by entry (np.clip): this chapter "
+                  "clips by global norm, with the given clip_by_global_norm.",
+                  lambda c: _update(c[0], {g: np.clip(v, -c[4], c[4]) for g, v in c[1].items()}, c[3])),
+    _step_mistake("learning_rate_missing", "the learning rate is missing from the update.",
+                  lambda c: _update(c[0], c[2], 1.0)),
+]
+
+
 def check_optimize_step(optimize_step):
+    """Checks ``optimize_step`` (forward, backward, clip by global norm, update).
+
+    Inputs: five small language-model problems (V = 5 to 9, <EOS> at a shuffled index,
+    names of 1 to 8 characters), the clip active (max_norm a quarter of the gradients'
+    global norm) in four and inactive in one, learning rates 0.05 to 1. The other
+    exercises it calls are answered by the reference; the calls of clip_by_global_norm
+    are counted. Checks the loss (before the update), the new parameters (a new dict,
+    the caller's unchanged) and a_last.
+    Names: clip_after_update, no_clipping, gradient_ascent, clip_elementwise_in_step,
+    learning_rate_missing (each only if it reproduces the new parameters on every case).
+    """
+    clip_calls = []
+
+    def clip_by_global_norm(gradients, max_norm):
+        clip_calls.append(max_norm)
+        return ref.clip_by_global_norm(gradients, max_norm)
+
     fn = isolate(optimize_step, lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
-                 rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax)
-    # (max_norm, learning rate): the clip active (small max_norm), then inactive (large)
+                 rnn_backward=ref.rnn_backward, clip_by_global_norm=clip_by_global_norm, softmax=ref.softmax)
+    observed, failing = [], []
     for k, (rng, (V, n_a, length)) in enumerate(_cases(8400)):
         x, targets, a0, p = _lm_problem(rng, V, n_a, length, a0_zero=True)
         raw = ref.lm_loss_and_gradients(x, targets, a0, p)[1]
         norm = float(np.sqrt(sum(np.sum(g ** 2) for g in raw.values())))
         max_norm = norm / 4 if k != 2 else norm * 2  # clipping active in all cases but one
         lr = [0.5, 0.1, 0.3, 0.05, 1.0][k]
+        clip_calls.clear()
         out = call(fn, "optimize_step", x, targets, a0, p, lr, max_norm, mutated=(
             "the parameters were updated in place (parameters[name] -= ...): the caller's dict must not change. "
             "Build a new dict of new arrays."))
@@ -329,35 +453,34 @@ def check_optimize_step(optimize_step):
         where = (f"(the gradients' global norm is {norm:.3g}, max_norm = {max_norm:.3g}, "
                  f"learning_rate = {lr:g})")
         if not np.isclose(loss, e_loss, rtol=1e-7):
-            fail(f"the loss {where} is {loss:.6g}, expected {e_loss:.6g}: return the loss that "
-                 "lm_loss_and_gradients gives for the parameters BEFORE the update.")
+            fail(f"the loss {where} is wrong: return the loss that lm_loss_and_gradients gives for the "
+                 "parameters BEFORE the update.")
         if not close(a_last, e_last):
             fail("a_last is wrong: return the a_last that lm_loss_and_gradients gives.")
-        clipped = ref.clip_by_global_norm(raw, max_norm)
-        variants = [
-            ("the gradients were clipped AFTER the update, so the update used the unclipped gradients and the "
-             "clip had no effect. Clip first, then update with the clipped gradients.", _update(p, raw, lr)),
-            ("the update went uphill (parameters + learning_rate * gradient): gradient DESCENT subtracts it.",
-             _update(p, clipped, lr, sign=1.0)),
-            ("the gradients were clipped entry by entry (np.clip): this chapter clips by global norm, with the "
-             "given clip_by_global_norm.", _update(p, {g: np.clip(v, -max_norm, max_norm) for g, v in raw.items()}, lr)),
-            ("the learning rate is missing from the update.", _update(p, clipped, 1.0)),
-        ]
-        for name in PARAMS:
-            if not close(new_p[name], e_p[name]):
-                diagnose(new_p[name], e_p[name], [(text, v[name]) for text, v in variants],
-                         f"new_parameters[{name!r}] {where}")
+        case = (p, raw, ref.clip_by_global_norm(raw, max_norm), lr, max_norm, bool(clip_calls))
+        observed.append((case, new_p))
+        if not _params_close(new_p, e_p):
+            failing.append(where)
+    if failing:
+        found, names = decide(observed, STEP_MISTAKES, _params_close)
+        message = f"new_parameters {failing[0]} are wrong ({len(failing)} of {len(observed)} cases)."
+        if found is not None:
+            fail(message, looks_like=found.explanation, mistake=found.name)
+        raise CheckFailed(f"{message} Subtract learning_rate times each gradient clipped by "
+                          "clip_by_global_norm(gradients, max_norm).", candidates=names if len(names) > 1 else ())
 
 
 # ---------------------------------------------------------------- train
-def _train(names, char_to_ix, p, lr, max_norm, mode="right"):
+def _train(names, char_to_ix, p, lr, max_norm, mode="right", order=None):
+    """Training written out again, with one classic mistake selected by ``mode``; ``order``:
+    the order in which the names are used (default: as given)."""
     n_a = p["Waa"].shape[0]
     a_prev = np.zeros((n_a, 1))
     losses = []
     params = p
-    for name in names:
+    for name in (names if order is None else [names[i] for i in order]):
         x, targets = ref.encode_name(name, char_to_ix)
-        start = a_prev if mode == "carry" else np.zeros((n_a, 1))
+        start = {"carry": a_prev, "ones": np.ones((n_a, 1))}.get(mode, np.zeros((n_a, 1)))
         loss, new_params, a_prev = ref.optimize_step(x, targets, start, params if mode != "frozen" else p,
                                                      lr, max_norm)
         params = new_params
@@ -365,19 +488,65 @@ def _train(names, char_to_ix, p, lr, max_norm, mode="right"):
     return params, losses
 
 
-TRAIN_MISTAKES = {
-    "carry": "the hidden state was not reset between names: each name passed the last state of the previous "
-             "name as its a<0>. Names are independent examples: start every one from a<0> = 0.",
-    "frozen": "every step started again from the initial parameters: pass each step's new_parameters on to the "
-              "next step.",
-}
+def _reordered(case):
+    """Training in the order the learner's own losses reveal (at each step, the one unused
+    name whose loss at the current parameters is the learner's; on a case where that is
+    the order given, the right answer); None if no order explains the losses."""
+    names, char_to_ix, p, lr, max_norm, got_losses = case
+    left, order, params = list(range(len(names))), [], p
+    for loss in got_losses:
+        n_a = p["Waa"].shape[0]
+        for i in left:
+            x, targets = ref.encode_name(names[i], char_to_ix)
+            step = ref.optimize_step(x, targets, np.zeros((n_a, 1)), params, lr, max_norm)
+            if np.isclose(step[0], loss, rtol=1e-7):
+                order.append(i)
+                left.remove(i)
+                params = step[1]
+                break
+        else:
+            return None
+    return _train(names, char_to_ix, p, lr, max_norm, order=order)
+
+
+def _train_mistake(name, explanation, mode):
+    return Mistake(name, explanation, lambda c: _train(*c[:5], mode=mode))
+
+
+TRAIN_MISTAKES = [
+    _train_mistake("hidden_state_not_reset", "the hidden state was not reset between names: each name passed the "
+                   "last state of the previous name as its a<0>. Names are independent examples: start every one "
+                   "from a<0> = 0.", "carry"),
+    _train_mistake("train_a0_not_zero", "the first hidden state a<0> was not zero: every name starts from "
+                   "a<0> = np.zeros((n_a, 1)).", "ones"),
+    _train_mistake("train_parameters_not_passed_on", "every step started again from the initial parameters: "
+                   "pass each step's new_parameters on to the next step.", "frozen"),
+    Mistake("train_shuffles_or_reorders", "the names were used in another order than the one given (sorted, "
+            "shuffled or reversed): train on them in the order of the list, one optimize_step per name.",
+            _reordered),
+]
+
+
+def _train_same(a, b) -> bool:
+    return b is not None and close(a[1], b[1]) and _params_close(a[0], b[0])
 
 
 def check_train(train):
+    """Checks ``train`` (one optimize_step per name, in the order given, from a<0> = 0).
+
+    Inputs: three small problems (4, 1 and 3 random names of 1 to 5 characters, V = 6 to
+    8 with <EOS> at a shuffled index, learning_rate 0.2, max_norm 3); the other
+    exercises are answered by the reference. Checks the losses (one float per name) and
+    the final parameters (a new dict; the caller's unchanged).
+    Names: hidden_state_not_reset, train_a0_not_zero, train_parameters_not_passed_on,
+    train_shuffles_or_reorders (each only if it reproduces losses and parameters on
+    every case).
+    """
     fn = isolate(train, encode_name=ref.encode_name, optimize_step=ref.optimize_step,
                  lm_loss_and_gradients=ref.lm_loss_and_gradients, rnn_forward=ref.rnn_forward,
                  rnn_backward=ref.rnn_backward, clip_by_global_norm=ref.clip_by_global_norm, softmax=ref.softmax,
                  cross_entropy=ref.cross_entropy, cross_entropy_gradient=ref.cross_entropy_gradient)
+    observed, failing = [], []
     for k, n_names in enumerate([4, 1, 3]):
         rng = np.random.default_rng(8500 + k)
         V, n_a = 6 + k, 4 + k
@@ -401,57 +570,98 @@ def check_train(train):
         for name in PARAMS:
             expect_array(new_p[name], p[name].shape, f"parameters[{name!r}]")
         e_p, e_losses = ref.train(names, char_to_ix, p, lr, max_norm)
-        variants = {mode: _train(names, char_to_ix, p, lr, max_norm, mode) for mode in TRAIN_MISTAKES}
-        where = f"(names {names})"
-        if not close(losses, e_losses):
-            for mode, text in TRAIN_MISTAKES.items():
-                if close(losses, variants[mode][1]):
-                    fail(f"the losses {where} are wrong.", looks_like=text)
-            fail(f"the losses {where} are {np.round(losses, 4).tolist()}, expected "
-                 f"{np.round(e_losses, 4).tolist()}: one optimize_step per name, in the order given.")
-        for name in PARAMS:
-            if not close(new_p[name], e_p[name]):
-                diagnose(new_p[name], e_p[name], [(TRAIN_MISTAKES[m], v[0][name]) for m, v in variants.items()],
-                         f"the final parameters[{name!r}] {where}")
+        observed.append(((names, char_to_ix, p, lr, max_norm, losses), (new_p, losses)))
+        if not (close(losses, e_losses) and _params_close(new_p, e_p)):
+            failing.append(f"(names {names})")
+    if failing:
+        found, candidates = decide(observed, TRAIN_MISTAKES, _train_same)
+        message = f"the losses or the final parameters {failing[0]} are wrong ({len(failing)} of 3 cases)."
+        if found is not None:
+            fail(message, looks_like=found.explanation, mistake=found.name)
+        raise CheckFailed(f"{message} One optimize_step per name, in the order given, each from a<0> = 0 and "
+                          "the parameters of the step before.", candidates=candidates if len(candidates) > 1 else ())
 
 
 # ---------------------------------------------------------------- sample
-def _sample(p, eos_index, seed, temperature, max_length, mode="right"):
-    """The sampler written out again, with one classic mistake selected by ``mode``."""
+def _sample(p, eos_index, seed, temperature, max_length, **wrong):
+    """The sampler written out again; ``wrong`` selects classic mistakes: scale ("times",
+    "ignored"), draw ("argmax", "fresh"), no_feedback, no_state, no_ba, no_by, first (the
+    index of a one-hot first input), stop (the index taken for <EOS>), drop_eos; "eos" and
+    "last" stand for eos_index and V - 1."""
     rng = np.random.default_rng(seed)
     V, n_a = p["Wya"].shape
     x, a_prev = np.zeros((V, 1)), np.zeros((n_a, 1))
+    where = {"eos": eos_index, "last": V - 1}  # the symbolic indices of the mistakes
+    if wrong.get("first") is not None:
+        x[where.get(wrong["first"], wrong["first"])] = 1.0
+    stop = where.get(wrong.get("stop", "eos"), wrong.get("stop"))
+    ba = 0.0 if wrong.get("no_ba") else p["ba"]
+    by = 0.0 if wrong.get("no_by") else p["by"]
     out = []
     while len(out) < max_length:
-        a = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ x + p["ba"])
-        z = p["Wya"] @ a + p["by"]
-        scaled = {"probabilities": z, "times": z * temperature}.get(mode, z / temperature)
+        a = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ x + ba)
+        z = p["Wya"] @ a + by
+        scaled = {"times": z * temperature, "ignored": z}.get(wrong.get("scale"), z / temperature)
         probs = ref.softmax(scaled).ravel()
-        idx = int(np.argmax(probs)) if mode == "argmax" else int(rng.choice(V, p=probs))
+        draw = wrong.get("draw")
+        if draw == "argmax":
+            idx = int(np.argmax(probs))
+        elif draw == "fresh":
+            idx = int(np.random.default_rng(seed).choice(V, p=probs))
+        else:
+            idx = int(rng.choice(V, p=probs))
         out.append(idx)
-        if idx == eos_index:
+        if idx == stop:
             break
-        if mode != "no_feedback":
+        if not wrong.get("no_feedback"):
             x = np.zeros((V, 1))
             x[idx] = 1.0
-        if mode != "no_state":
+        if not wrong.get("no_state"):
             a_prev = a
+    if wrong.get("drop_eos") and out and out[-1] == eos_index:
+        out = out[:-1]
     return out
 
 
-SAMPLE_MISTAKES = {
-    "argmax": "the most probable character was taken at every step (np.argmax) instead of drawing one: every "
-              "name is then the same, whatever the seed. Draw with rng.choice(V, p=...).",
-    "no_feedback": "the drawn character is not fed back: every step received the all-zero input x<1> again. "
-                   "After drawing, set x to the one-hot vector of the drawn character.",
-    "no_state": "the hidden state is not carried from one step to the next: pass each step's a<t> on as the "
-                "next step's a_prev.",
-    "probabilities": "the temperature divided the probabilities instead of the logits: dividing every "
-                     "probability by the same number changes nothing once they are normalised again, so the "
-                     "temperature had no effect. Divide the logits, softmax(z / temperature).",
-    "times": "the logits were multiplied by the temperature: divide them, softmax(z / temperature), so that a "
-             "temperature above 1 flattens the distribution.",
-}
+def _sampler_mistake(name, explanation, **wrong):
+    return Mistake(name, explanation, lambda case: _sample(*case, **wrong))
+
+
+SAMPLE_MISTAKES = [
+    _sampler_mistake("sampling_with_argmax", "the most probable character was taken at every step (np.argmax) "
+                     "instead of drawing one: every name is then the same, whatever the seed. Draw with "
+                     "rng.choice(V, p=...).", draw="argmax"),
+    _sampler_mistake("sample_not_fed_back", "the drawn character is not fed back: every step received the all-zero "
+                     "input x<1> again. After drawing, set x to the one-hot vector of the drawn character.",
+                     no_feedback=True),
+    _sampler_mistake("sample_state_not_carried", "the hidden state is not carried from one step to the next: pass "
+                     "each step's a<t> on as the next step's a_prev.", no_state=True),
+    *[_sampler_mistake("sample_bias_ignored", "a bias was left out of the sampler's step: a<t> = tanh(Waa a<t-1> + "
+                       "Wax x<t> + ba) and z<t> = Wya a<t> + by, both biases included.", **wrong)
+      for wrong in ({"no_ba": True}, {"no_by": True}, {"no_ba": True, "no_by": True})],
+    *[_sampler_mistake("sample_first_input_not_zero", "the first input was not the all-zero vector: x<1> = 0, "
+                       "since there is no previous character (not the one-hot vector of <EOS> or of index 0).",
+                       first=first) for first in ("eos", 0)],
+    *[_sampler_mistake("sample_eos_assumed_last", "the sampler stopped on a fixed index instead of eos_index: "
+                       "<EOS> can be at any index of the vocabulary, stop when the drawn index equals eos_index.",
+                       stop=stop) for stop in ("last", 0)],
+    _sampler_mistake("sample_new_generator_each_step", "a new generator was made from the seed at every step "
+                     "(np.random.default_rng(seed) inside the loop), so every step makes the same first draw. "
+                     "Make rng once, before the loop, and draw from it.", draw="fresh"),
+    _sampler_mistake("temperature_multiplies_logits", "the logits were multiplied by the temperature: divide "
+                     "them, softmax(z / temperature), so that a temperature above 1 flattens the distribution.",
+                     scale="times"),
+    _sampler_mistake("temperature_ignored", "the temperature had no effect (the probabilities were those of "
+                     "temperature 1; dividing the probabilities and normalising them again also gives these). "
+                     "Divide the LOGITS: softmax(z / temperature).", scale="ignored"),
+    _sampler_mistake("sample_eos_left_out", "<EOS> was left out of the list: append the drawn index first, then "
+                     "stop if it is eos_index.", drop_eos=True),
+]
+GLOBAL_RANDOM = ("the draws do not come from the generator made from the seed: the same seed gave different "
+                 "names (np.random.choice or np.random.default_rng() without the seed use a global, unseeded "
+                 "state). Draw with rng = np.random.default_rng(seed), then rng.choice(V, p=...).")
+UNNORMALISED = ("the temperature divided the probabilities, which then no longer sum to 1 (rng.choice refuses "
+                "them). The temperature divides the LOGITS: softmax(z / temperature).")
 
 
 def _as_indices(value, what):
@@ -467,12 +677,10 @@ def _as_indices(value, what):
 
 
 def _sample_problems():
-    """(parameters, eos_index, max_length, description), small and varied."""
+    """(parameters, eos_index, max_length), small and varied; every parameter non-zero."""
     rng = np.random.default_rng(8600)
-    for V, n_a, max_length in [(6, 5, 12), (8, 4, 20), (5, 6, 6)]:
-        p = _params(rng, V, n_a, scale=1.3)
-        eos = int(rng.integers(V))
-        yield p, eos, max_length
+    for V, n_a, max_length, eos in [(6, 5, 12, 3), (8, 4, 20, 0), (5, 6, 6, 4), (7, 4, 10, 2)]:
+        yield _params(rng, V, n_a, scale=1.3), eos, max_length
     # <EOS> almost never drawn: the name must stop at max_length
     p = _params(rng, 6, 4, scale=1.3)
     p["by"][2, 0] = -40.0
@@ -480,41 +688,62 @@ def _sample_problems():
 
 
 def check_sample(sample):
+    """Checks ``sample`` (the sampler with a temperature) against the reference.
+
+    Inputs: five small models with every weight and bias non-zero (V = 5 to 8, <EOS> at
+    index 0, inside and last, one where <EOS> is almost never drawn so max_length is
+    reached), seeds 0-5, temperatures 1 (the default), 0.5 and 2; one case called three
+    times with the same seed (the draws must come from default_rng(seed) only).
+    Names: sampling_with_argmax, sample_not_fed_back, sample_state_not_carried,
+    sample_bias_ignored, sample_first_input_not_zero, sample_eos_assumed_last,
+    sample_global_random, sample_new_generator_each_step, temperature_multiplies_logits,
+    temperature_ignored, temperature_divides_unnormalised, sample_eos_left_out; each
+    only when it reproduces the answer on every case.
+    """
     fn = isolate(sample, softmax=ref.softmax)
     problems = list(_sample_problems())
+
+    def draw(p, eos, seed, temperature, max_length):
+        kwargs = {"max_length": max_length} if temperature == 1.0 else {
+            "temperature": temperature, "max_length": max_length}
+        try:
+            return _as_indices(call(fn, "sample", p, eos, seed, **kwargs), "sample")
+        except CheckFailed as exc:
+            if temperature != 1.0 and str(exc).startswith("sample raised ValueError"):
+                fail(f"sample raised an error with temperature={temperature:g} (but not with 1).",
+                     looks_like=UNNORMALISED, mistake="temperature_divides_unnormalised")
+            raise
+
+    p, eos, max_length = problems[-1]
+    again = [draw(p, eos, 7, 1.0, max_length) for _ in range(3)]
+    if any(got != again[0] for got in again):
+        fail("sample gave different names for the same seed (called three times with seed=7).",
+             looks_like=GLOBAL_RANDOM, mistake="sample_global_random")
+    observed, failing = [], []
     for temperature in (1.0, 0.5, 2.0):
         for p, eos, max_length in problems:
-            names = []
             for seed in range(6):
-                kwargs = {"max_length": max_length} if temperature == 1.0 else {
-                    "temperature": temperature, "max_length": max_length}
-                try:
-                    got = call(fn, "sample", p, eos, seed, **kwargs)
-                except CheckFailed as exc:
-                    if temperature != 1.0 and str(exc).startswith("sample raised ValueError"):
-                        fail(f"sample raised an error with temperature={temperature:g} (but not with 1).",
-                             looks_like="the temperature divided the probabilities, which then no longer sum "
-                                        "to 1 (rng.choice refuses them). The temperature divides the LOGITS: "
-                                        "softmax(z / temperature).")
-                    raise
-                got = _as_indices(got, "sample")
-                expected = _sample(p, eos, seed, temperature, max_length)
-                names.append(got)
-                if got == expected:
-                    continue
-                where = (f"sample(parameters, eos_index={eos}, seed={seed}, temperature={temperature:g}, "
-                         f"max_length={max_length})")
-                for mode, text in SAMPLE_MISTAKES.items():
-                    if got == _sample(p, eos, seed, temperature, max_length, mode):
-                        fail(f"{where} gave {got}, expected {expected}.", looks_like=text)
-                if len(got) > max_length:
-                    fail(f"{where} gave {len(got)} indices: stop after max_length = {max_length} characters.")
-                if expected[-1] == eos and got == expected[:-1]:
-                    fail(f"{where} gave {got}.", looks_like="<EOS> was left out of the list: append the drawn "
-                         "index first, then stop if it is eos_index.")
-                if got and eos in got[:-1]:
-                    fail(f"{where} gave {got}: it went on after drawing <EOS> (index {eos}); stop as soon as it is "
-                         "drawn.")
-                fail(f"{where} gave {got}, expected {expected}. Draw exactly one index per character, "
-                     "with rng = np.random.default_rng(seed) and rng.choice(V, p=probabilities.ravel()), from "
-                     "x<1> = 0 and a<0> = 0.")
+                case = (p, eos, seed, temperature, max_length)
+                got = draw(*case)
+                observed.append((case, got))
+                if got != _sample(*case):
+                    failing.append((case, got))
+    if not failing:
+        return
+    (p, eos, seed, temperature, max_length), got = failing[0]
+    V = p["Wya"].shape[0]
+    where = (f"sample on a model with V={V} characters and <EOS> at index {eos} (seed={seed}, "
+             f"temperature={temperature:g}, max_length={max_length})")
+    found, names = decide(observed, SAMPLE_MISTAKES)
+    if found is not None:
+        fail(f"{where} did not give the name the reference draws ({len(failing)} of {len(observed)} cases "
+             "differ).", looks_like=found.explanation, mistake=found.name)
+    if len(got) > max_length:
+        fail(f"{where} gave {len(got)} indices: stop after max_length = {max_length} characters.")
+    if got and eos in got[:-1]:
+        fail(f"{where} went on after drawing <EOS> (index {eos}); stop as soon as it is drawn.")
+    raise CheckFailed(
+        f"{where} did not give the name the reference draws ({len(failing)} of {len(observed)} cases differ). "
+        "Draw exactly one index per character, with rng = np.random.default_rng(seed) made once and "
+        "rng.choice(V, p=probabilities.ravel()), from x<1> = 0 and a<0> = 0, carrying a<t> and feeding back "
+        "the drawn character.", candidates=names if len(names) > 1 else ())

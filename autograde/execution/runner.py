@@ -54,14 +54,18 @@ class RunSettings:
 
 @dataclasses.dataclass
 class Plan:
-    """What to grade in one notebook: its chapter, the gradebook's grade cells, and the
-    cells it need not run (figure-only cells the learner left as released)."""
+    """What to grade in one notebook: its chapter, the gradebook's grade cells, the
+    cells it need not run (figure-only cells the learner left as released), and the
+    course names the learner defined again for themselves (no stand-in replaces those)."""
 
     assignment: str
     grade_ids: list[str]
     skip: list[int] = dataclasses.field(default_factory=list)
     rewrite: dict = dataclasses.field(default_factory=dict)
     """cell index (as a string) -> the import statements of that course cell that are needed"""
+    own: dict = dataclasses.field(default_factory=dict)
+    """grade id -> the course names the learner's cells before it define for themselves
+    (``sanitize.own_definitions``): they keep the learner's definition while it is graded"""
 
 
 def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str | None = None) -> tuple[Status, str]:
@@ -76,8 +80,20 @@ def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str
     return Status.CRASHED, f"the kernel died or stopped answering the grader ({why})"[:300]
 
 
-def verdict(passed: bool, message: str, diagnosis: str | None = None) -> dict:
-    return {"passed": passed, "message": message, "diagnosis": diagnosis}
+def verdict(passed: bool, message: str, diagnosis: str | None = None, mistake: str | None = None,
+            score: float | None = None, parts: dict | None = None) -> dict:
+    """One exercise's trusted verdict; ``score``: the share of its points earned (1 when
+    passed; partial credit from the sub-checks in ``parts``, sub-check -> passed)."""
+    share = (1.0 if passed else 0.0) if score is None else min(1.0, max(0.0, float(score)))
+    return {"passed": passed, "message": message, "diagnosis": diagnosis, "mistake": mistake, "score": share,
+            "parts": dict(parts or {})}
+
+
+def _parts(checks, exercise: str, failed: dict) -> dict:
+    """Sub-check -> {"passed", "weight"} for an exercise with partial credit (``PARTS``)."""
+    weights = getattr(checks, "PARTS", {}).get(exercise, {})
+    return {k: {"passed": bool(failed.get(k, True)) if failed else True, "weight": float(w)}
+            for k, w in weights.items()}
 
 
 class CappedClient(NotebookClient):
@@ -233,7 +249,8 @@ class NotebookRun:
     async def _grade(self, cell, index: int, gid: str, done: set[str]) -> None:
         name = gid.removeprefix("test_")
         pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
-        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending, caller=self.caller)
+        window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending,
+                        own=frozenset(self.plan.own.get(gid, ())), caller=self.caller)
         try:
             serving = await self._serve()
             self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)
@@ -269,15 +286,15 @@ class NotebookRun:
 
     def _check(self, window: Window, name: str) -> dict:
         """The trusted verdict of one exercise (runs in a thread; the event loop stays free)."""
-        from autograde.checks import CheckFailed
+        from autograde.checks import CheckFailed, run
 
         window.wait_ready(timeout=self.settings.cell_timeout)
-        check = getattr(self.checks, f"check_{name}")
         try:
-            check(window.learner(name))
-            result = verdict(True, "passed")
+            run(self.checks, name, window.learner(name))  # a failure names its mistake
+            result = verdict(True, "passed", parts=_parts(self.checks, name, {}))
         except CheckFailed as failed:
-            result = verdict(False, str(failed), failed.diagnosis)
+            result = verdict(False, str(failed), failed.diagnosis, failed.mistake, failed.score,
+                             _parts(self.checks, name, failed.parts))
         except Exception as exc:  # noqa: BLE001 - a bug on our side: no points, and the instructor is told
             self.warnings.append(f"the hidden check of {name} failed with an internal error "
                                  f"({type(exc).__name__}: {exc}); it scored 0")

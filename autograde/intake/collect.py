@@ -193,6 +193,10 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:.0f} MB"
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
+
+
 def _folder_files(root: pathlib.Path) -> tuple[list[_File], set[tuple[str, ...]]]:
     """Every file below ``root`` (links not followed), and every folder."""
     files, folders = [], set()
@@ -231,8 +235,12 @@ def _zip_files(zf: zipfile.ZipFile, path) -> tuple[list[_File], set[tuple[str, .
     """Every member of the zip, with the reason it cannot be taken, if any (nothing is
     unpacked yet), and every folder."""
     infos = zf.infolist()
-    if len(infos) > MAX_FILES or sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
-        raise IntakeError(f"{path} holds more than {MAX_FILES} files or {MAX_ZIP_BYTES // 2**30} GB")
+    if len(infos) > MAX_FILES:
+        raise IntakeError(f"{path} holds {len(infos)} files; at most {MAX_FILES} are read "
+                          f"(more than {MAX_FILES} files: is it the zip of submissions?)")
+    total = sum(i.file_size for i in infos)  # a member never unpacks to more than it records (zipfile stops there)
+    if total > MAX_ZIP_BYTES:
+        raise IntakeError(f"{path} would unpack to {_size(total)}; at most {_size(MAX_ZIP_BYTES)} are read")
     files, folders = [], set()
     for info in infos:
         name = info.filename.replace("\\", "/")  # zips made on Windows

@@ -1,11 +1,14 @@
 """A submission made fit to grade, on the trusted side, before it runs.
 
-nbgrader's own sanitize preprocessors (the ones ``nbgrader autograde`` runs: clear the
-outputs, drop duplicated grade ids, restore the kernel spec, put back every locked and
-test cell from the gradebook, check the metadata) are run against the gradebook; what
-they repaired is said in plain words. Then the hidden test regions that nbgrader put
-back are cut out (the hidden checks run on the trusted side, never in the notebook),
-and the plan of what to grade and what need not run is made.
+First what any editor may do to an honest notebook is put right without a word:
+Windows line ends become Jupyter's, and cell metadata an editor stripped is given back
+from the release. Then nbgrader's own sanitize preprocessors (the ones ``nbgrader
+autograde`` runs: clear the outputs, drop duplicated grade ids, restore the kernel spec,
+put back every locked and test cell from the gradebook, check the metadata) are run
+against the gradebook; what they repaired is said in plain words. Then the hidden test
+regions that nbgrader put back are cut out (the hidden checks run on the trusted side,
+never in the notebook), and the plan is made: what need not run, and which course names
+the learner defined again for themselves (no stand-in replaces those).
 """
 from __future__ import annotations
 
@@ -44,6 +47,8 @@ def sanitize(nb, resources: dict, config, released) -> tuple[object, list[str]]:
     plog.propagate = False
     plog.addHandler(capture)
     try:
+        normalise_line_ends(nb)
+        restore_stripped_metadata(nb, released)
         edited = edited_locked_cells(nb, released)
         repaired = restore_metadata(nb, released)
         for cls in Autograde.class_traits()["sanitize_preprocessors"].default():  # nbgrader's own, in its order
@@ -60,6 +65,64 @@ def sanitize(nb, resources: dict, config, released) -> tuple[object, list[str]]:
     if repaired:
         warnings.append(f"the grading metadata of {repaired} cell(s) was edited; the original was put back")
     return nb, warnings + plain_warnings(capture.messages)
+
+
+def normalise_line_ends(nb) -> None:
+    """Windows (CRLF) and old Mac (CR) line ends as Jupyter's own (LF) in every cell:
+    Python reads them the same, and a locked cell saved on Windows is not an edit."""
+    for cell in nb.cells:
+        if "\r" in cell.source:
+            cell.source = cell.source.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def restore_stripped_metadata(nb, released) -> int:
+    """Give back its nbgrader metadata to each cell that lost it to an editor (some
+    editors and tools drop the metadata of every cell): the release's cells are matched
+    to the submission's, the cells left as released (locked and test cells) by their
+    source, an answered cell by its place between matched cells (the one of its type
+    there that defines the exercise's function, or the only one of its type). Only the
+    grade ids missing from the submission are given back, to cells with no nbgrader
+    metadata. Returns how many cells got theirs back."""
+    import difflib
+
+    present = {c.metadata["nbgrader"].get("grade_id") for c in nb.cells
+               if isinstance(c.get("metadata", {}).get("nbgrader"), dict)}
+    ours = [i for i, c in enumerate(released.cells)
+            if "grade_id" in c.metadata.get("nbgrader", {}) and c.metadata["nbgrader"]["grade_id"] not in present]
+    if not ours:
+        return 0
+    keys = [(c.cell_type, c.source.strip()) for c in released.cells]
+    theirs = [(c.cell_type, c.source.strip()) for c in nb.cells]
+    pairs = [(a + k, b + k) for a, b, n in difflib.SequenceMatcher(None, keys, theirs, autojunk=False)
+             .get_matching_blocks() for k in range(n)]
+    match = dict(pairs)
+    taken, restored = set(), 0
+    for r in ours:
+        cell = released.cells[r]
+        j = match.get(r)
+        if j is None:
+            before = max((b for a, b in pairs if a < r), default=-1)
+            after = min((b for a, b in pairs if a > r), default=len(nb.cells))
+            gap = [k for k in range(before + 1, after) if nb.cells[k].cell_type == cell.cell_type and k not in taken]
+            defines = _defined(cell.source)
+            fits = [k for k in gap if defines and defines & _defined(nb.cells[k].source)]
+            j = fits[0] if fits else (gap[0] if len(gap) == 1 else None)
+        if j is None or j in taken or "nbgrader" in nb.cells[j].get("metadata", {}):
+            continue
+        nb.cells[j].metadata["nbgrader"] = dict(cell.metadata["nbgrader"])
+        taken.add(j)
+        restored += 1
+    return restored
+
+
+@functools.lru_cache(maxsize=4096)
+def _defined(source: str) -> frozenset[str]:
+    """The functions and classes a cell defines at top level (none if it is not Python)."""
+    try:
+        return frozenset(st.name for st in ast.parse(source).body
+                         if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+    except (SyntaxError, ValueError):
+        return frozenset()
 
 
 def restore_metadata(nb, released) -> int:
@@ -203,13 +266,118 @@ def _globals_read(fn) -> set[str]:
 @functools.lru_cache(maxsize=4096)  # a chapter's cells are the same in every submission
 def _flow(source: str) -> _Flow | None:
     """The data flow of a cell, or None if it is not Python even after IPython's
-    transforms (magics, shell escapes)."""
+    transforms, or runs a magic or shell command that may read anything."""
+    tree = python_of(source)
+    return None if tree is None else _Flow(tree)
+
+
+def python_of(source: str) -> ast.Module | None:
+    """The Python a cell runs, as IPython runs it: its magics and shell escapes
+    transformed by IPython's own ``TransformerManager``, and the code inside the magics
+    that run Python (``%time``, ``%timeit``, ``%%time``, ``%%timeit``, ``%%capture``)
+    read as code; ``%matplotlib`` reads nothing. None if the cell is not Python, or uses
+    any other magic or a shell escape (``!cmd``, ``%cd``, ``%%bash``): those may read
+    or bind any name, so nothing can be said about it."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        return _Flow(ast.parse(TransformerManager().transform_cell(source)))
-    except Exception:  # noqa: BLE001 - not Python: it may read anything
+        tree = ast.parse(TransformerManager().transform_cell(source))
+        return ast.fix_missing_locations(_Magics().visit(tree))
+    except Exception:  # noqa: BLE001 - not Python, or a magic whose code cannot be read
         return None
+
+
+class _NotReadable(Exception):
+    """A magic or shell escape whose effect on names cannot be read."""
+
+
+class _Magics(ast.NodeTransformer):
+    """Replaces IPython's magic calls (``get_ipython().run_line_magic(...)``) by the
+    Python they run, or raises _NotReadable."""
+
+    def visit_Expr(self, node):
+        magic = _magic_call(node.value)
+        if magic is None:
+            return self.generic_visit(node)
+        kind, name, line, body = magic
+        if kind == "run_cell_magic" and name in ("time", "capture"):
+            if name == "time" and line.strip():
+                raise _NotReadable(line)  # IPython refuses it too
+            stmts = _parse(body).body
+            if name == "capture":  # %%capture [--no-stderr ...] [name]: binds the name given
+                from IPython.core import magic_arguments
+                from IPython.core.magics.execution import ExecutionMagics
+
+                out = magic_arguments.parse_argstring(ExecutionMagics.capture, line).output
+                if out:
+                    stmts = stmts + [ast.Assign(targets=[ast.Name(out, ast.Store())], value=ast.Constant(None))]
+            return stmts or ast.Pass()
+        if kind == "run_cell_magic" and name == "timeit":  # runs in its own scope: reads only
+            return _scoped(_parse(_timeit_statement(line)).body + _parse(body).body)
+        if kind == "run_line_magic" and name == "time":
+            return _parse(line).body or ast.Pass()
+        if kind == "run_line_magic" and name == "timeit":
+            return _scoped(_parse(_timeit_statement(line)).body)
+        if kind == "run_line_magic" and name == "matplotlib":
+            return ast.Pass()
+        raise _NotReadable(name)
+
+    def visit_Call(self, node):
+        magic = _magic_call(node)
+        if magic is None:
+            return self.generic_visit(node)
+        kind, name, line, _ = magic
+        if kind == "run_line_magic" and name == "time":  # x = %time f(y)
+            return ast.parse(line.strip(), mode="eval").body
+        if kind == "run_line_magic" and name == "timeit":  # t = %timeit -o f(y)
+            return ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
+                              body=ast.parse(_timeit_statement(line).strip(), mode="eval").body)
+        raise _NotReadable(name)
+
+
+def _magic_call(node):
+    """(kind, magic name, line, cell body) of a ``get_ipython().<kind>(...)`` call that
+    IPython's transforms made, or None for any other expression."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+            and node.func.value.func.id == "get_ipython"):
+        return None
+    kind = node.func.attr
+    if kind in ("system", "getoutput"):
+        raise _NotReadable(kind)  # a shell escape: its command may expand any Python name
+    if kind not in ("run_line_magic", "run_cell_magic"):
+        return None
+    texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if len(texts) != len(node.args) or len(texts) < 2:
+        raise _NotReadable(kind)
+    return kind, texts[0], texts[1], texts[2] if len(texts) > 2 else ""
+
+
+def _parse(source: str) -> ast.Module:
+    """A magic's code, itself transformed as IPython would and read the same way."""
+    tree = python_of(source)
+    if tree is None:
+        raise _NotReadable(source[:40])
+    return tree
+
+
+def _timeit_statement(line: str) -> str:
+    """The statement of a ``%timeit`` line (its setup code, for ``%%timeit``), without
+    its options, parsed as IPython's timeit parses them."""
+    import types
+
+    from IPython.core.magic import Magics
+
+    _, stmt = Magics.parse_options(types.SimpleNamespace(options_table={}), line, "n:r:tcp:qo", posix=False,
+                                   strict=False, preserve_non_opts=True)
+    return stmt
+
+
+def _scoped(body: list) -> ast.FunctionDef:
+    """Code that runs in a scope of its own (``%timeit``): read as a function body."""
+    return ast.FunctionDef(name="_timeit_", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                               defaults=[]),
+                           body=body or [ast.Pass()], decorator_list=[], returns=None)
 
 
 @functools.lru_cache(maxsize=32)
@@ -218,6 +386,53 @@ def _course_sources(path: str) -> frozenset[str]:
     (figures, demonstrations, worked examples)."""
     released = nbformat.read(path, as_version=4)
     return frozenset(c.source for c in released.cells if c.cell_type == "code" and "nbgrader" not in c.metadata)
+
+
+def own_definitions(sources: list[str], released, before: str | None = None) -> frozenset[str]:
+    """The course's function names that the learner defined again for themselves: their
+    own helper named like a course function or an exercise. In Jupyter the learner's
+    code then calls their own definition, so no stand-in may take its place while
+    another exercise is graded.
+
+    ``sources``: the code cells the learner's notebook has run, in order, when the grade
+    cell ``before`` is reached (None: all of them); ``released``: the released notebook.
+    A name defined with ``def`` in the release is the learner's own if
+    more of their cells bind it at top level than the release has (a second definition
+    beside an exercise's answer), or if a cell binding it is none of the release's
+    cells as released while the release binds it only in cells that are not exercises
+    (a course function changed or written anew)."""
+    code = [c for c in released.cells if c.cell_type == "code"]
+    names = set().union(*(_defined(c.source) for c in code))
+    grade_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in code]
+    if before in grade_ids:
+        code = code[:grade_ids.index(before)]
+    course_cells = {c.source.strip() for c in code if "nbgrader" not in c.metadata}
+    exercises = set().union(*(_defined(c.source) for c in code if "nbgrader" in c.metadata))
+
+    def binders(cells: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {name: [] for name in names}
+        for source in cells:
+            flow = _flow(source)
+            for name in (flow.binds & names) if flow is not None else ():
+                out[name].append(source.strip())
+        return out
+
+    released_binders, learner_binders = binders([c.source for c in code]), binders(sources)
+    return frozenset(name for name, cells in learner_binders.items()
+                     if len(cells) > len(released_binders[name])
+                     or (name not in exercises and any(c not in course_cells for c in cells)))
+
+
+def own_before_each_test(nb, released) -> dict[str, list[str]]:
+    """For each grade cell of ``nb`` (by grade id): ``own_definitions`` of the code cells
+    before it, the names that keep the learner's definition while its exercise is graded."""
+    own: dict[str, list[str]] = {}
+    for i, cell in enumerate(nb.cells):
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id") if utils.is_grade(cell) else None
+        if gid is not None and gid not in own:
+            sources = [c.source for c in nb.cells[:i] if c.cell_type == "code"]
+            own[gid] = sorted(own_definitions(sources, released, before=gid))
+    return own
 
 
 def plan_run(nb, chapter: course.Chapter, released_path) -> tuple[list[int], dict[int, str]]:

@@ -40,6 +40,17 @@ def exercise_points(chapter: course.Chapter) -> dict[str, float]:
             for c in nb.cells if utils.is_grade(c)}
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(v) -> str:
+    """A free-text cell (a name, a message, a file name) that a spreadsheet must not run:
+    one starting like a formula gets a leading apostrophe (OWASP's CSV-injection advice).
+    Ids are never changed, so that an LMS import matches them."""
+    v = "" if v is None else str(v)
+    return "'" + v if v.startswith(_FORMULA) else v
+
+
 def _fmt(v) -> str:
     if v == "" or v is None:
         return ""
@@ -61,16 +72,16 @@ def write_grades(results, out: pathlib.Path, feedback_file) -> pathlib.Path:
                     "late_penalty", "final_score", *columns, "message", "late"])
         for r in sorted(results, key=lambda r: (r.student, r.chapter.number if r.chapter else 0)):
             if r.chapter is None:
-                w.writerow([r.student, r.name or r.student, "", "", str(r.status), "", "", "", *[""] * len(columns),
-                            r.message])
+                w.writerow([r.student, _text(r.name or r.student), "", "", str(r.status), "", "", "", "", "",
+                            *[""] * len(columns), _text(r.message), ""])
                 continue
             max_score = r.max_score or sum(exercise_points(r.chapter).values())
             cells = [r.exercises.get(c.split(":", 1)[1], "") if c.startswith(r.chapter.assignment + ":") else ""
                      for c in columns]
-            w.writerow([r.student, r.name or r.student, r.chapter.assignment, r.chapter.notebook, str(r.status),
+            w.writerow([r.student, _text(r.name or r.student), r.chapter.assignment, r.chapter.notebook, str(r.status),
                         _fmt(r.score),
                         _fmt(max_score), _fmt(r.seconds_late), _fmt(r.penalty), _fmt(r.final),
-                        *[_fmt(v) for v in cells], r.message, r.late])
+                        *[_fmt(v) for v in cells], _text(r.message), _text(r.late)])
             page = feedback_file(r.student, r.chapter)
             if page.exists():
                 dest = out / "feedback" / r.student / page.name
@@ -100,7 +111,8 @@ def write_intake(rows, out: pathlib.Path) -> pathlib.Path:
         w = csv.writer(f)
         w.writerow(INTAKE_COLUMNS)
         for r in rows:
-            w.writerow([r.file, r.student, r.name, r.chapter, str(r.outcome), r.reason, r.instead])
+            w.writerow([_text(r.file), r.student, _text(r.name), r.chapter, str(r.outcome), _text(r.reason),
+                        _text(r.instead)])
     return path
 
 
@@ -157,6 +169,6 @@ def write_regrade(rows, out: pathlib.Path) -> pathlib.Path:
         w = csv.writer(f)
         w.writerow(REGRADE_COLUMNS)
         for r in rows:
-            w.writerow([r["student"], r["chapter"], r["exercise"], _fmt(r["old"]), _fmt(r["new"]), r["before"],
-                        r["after"]])
+            w.writerow([r["student"], r["chapter"], r["exercise"], _fmt(r["old"]), _fmt(r["new"]),
+                        _text(r["before"]), _text(r["after"])])
     return path

@@ -68,7 +68,7 @@ def clean_html(fragment) -> str:
     import bleach
     from bleach.css_sanitizer import CSSSanitizer
 
-    return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+    return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=_allowed_attribute,
                         protocols=["http", "https", "mailto", "data"], strip=True,
                         css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
 
@@ -100,6 +100,12 @@ def highlighted(highlight, source: str, language=None, plain: bool = False) -> s
     if plain or len(source) > MAX_HIGHLIGHT or too_costly(source):
         return f'<div class="highlight"><pre>{html.escape(source)}</pre></div>'
     return highlight(source, language)
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "img" and name == "src":
+        return value.startswith("data:image/")  # no image from elsewhere (a tracker, a local file)
+    return name in SAFE_ATTRIBUTES["*"] or name in SAFE_ATTRIBUTES.get(tag, ())
 
 
 # ---------------------------------------------------------------- the clean notebook
@@ -167,6 +173,20 @@ def clean_notebook(sanitized, executed, released_markdown: frozenset = frozenset
                                "metadata": {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}})
 
 
+def sub_checks(verdict: dict, points) -> str:
+    """" Sub-checks: a_next 1.5 / 1.5, yt_pred 0 / 1, ..." for an exercise graded with
+    partial credit; "" otherwise."""
+    parts = verdict.get("parts") or {}
+    total = sum(float(p.get("weight", 0)) for p in parts.values() if isinstance(p, dict))
+    if not total:
+        return ""
+    said = []
+    for name, p in parts.items():
+        worth = float(p.get("weight", 0)) / total * float(points or 0)
+        said.append(f"{name} {worth if p.get('passed') else 0:g} / {worth:g}")
+    return " Sub-checks: " + ", ".join(said) + "."
+
+
 def summary_cell(result) -> nbformat.NotebookNode:
     """A Markdown cell for the top of the feedback: every exercise with its points and,
     when it lost points, why, in the checks' plain words (escaped)."""
@@ -179,8 +199,9 @@ def summary_cell(result) -> nbformat.NotebookNode:
     for name, score in result.exercises.items():
         points = result.points.get(name, 0)
         shown = "" if score is None else f"{float(score):g} / {float(points):g}"
-        message = (result.verdicts.get(name) or {}).get("message", "no verdict")
-        rows.append(f"| {esc(name)} | {shown} | {esc(message)} |")
+        v = result.verdicts.get(name) or {}
+        message = v.get("message", "no verdict")
+        rows.append(f"| {esc(name)} | {shown} | {esc(message)}{esc(sub_checks(v, points))} |")
     lines = [f"## Your results: {result.score:g} / {result.max_score:g}", ""]
     if Status(result.status) != Status.GRADED:
         lines += [f"**Status:** {esc(result.status)}. {esc(result.message)}", ""]

@@ -88,7 +88,8 @@ class _CachedJsonschema:
 
 def verdict_notebook(sanitized, verdicts: dict[str, dict], grade_ids: list[str]):
     """A copy of the sanitized submission in which every grade cell holds only its
-    trusted verdict: nothing if its check passed, one error output otherwise. A cell
+    trusted verdict: nothing if its check passed, the points earned as a number (nbgrader's
+    partial credit) if some of its sub-checks passed, one error output otherwise. A cell
     that claims to be a grade cell but is none of the chapter's (``grade_ids``) is not
     graded."""
     nb = copy.deepcopy(sanitized)
@@ -100,10 +101,26 @@ def verdict_notebook(sanitized, verdicts: dict[str, dict], grade_ids: list[str])
         cell.outputs = []
         if utils.is_grade(cell) and not utils.is_solution(cell):
             v = verdicts.get(cell.metadata["nbgrader"]["grade_id"])
-            if not (v and v.get("passed") is True):
+            share = _share(v)
+            if v and v.get("passed") is not True and share > 0:  # partial credit, as nbgrader reads it
+                points = float(cell.metadata["nbgrader"].get("points", 0)) * share
+                cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": repr(round(points, 6))},
+                                                       execution_count=None)]
+            elif not (v and v.get("passed") is True):
                 why = (v or {}).get("message") or "no verdict"
                 cell.outputs = [nbformat.v4.new_output("error", ename="NotPassed", evalue=why, traceback=[why])]
     return nb
+
+
+def _share(v: dict | None) -> float:
+    """The share of an exercise's points a verdict gives: partial credit only from a number
+    the trusted side set, between 0 and 1."""
+    if not v:
+        return 0.0
+    score = v.get("score", 0.0)
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        return 0.0
+    return float(score)
 
 
 def save(config, sanitized, resources: dict, verdicts: dict[str, dict], grade_ids: list[str],
