@@ -41,10 +41,11 @@ check: $(STAMP)
 release: $(STAMP)
 	$(PY) -m autograde release
 
-# Grading throughput against plain nbgrader, chapter 8's training time, and the submission
-# service under a burst against `grade` (prints figures; not part of `make test`).
+# Grading throughput against plain nbgrader, a class of 100 honest notebooks alone and with
+# the red team's attacks mixed in, chapter 8's training time, and the submission service
+# under a burst against `grade` (prints figures; not part of `make test`).
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/grading.py --n 20 100 400
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/grading.py --n 20 100 400 --attacks 100
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/ch08_training.py --runs 3
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/service.py --n 200 --learners 50
 

@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
     g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell, or one exercise's check, may run (default 60)")
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
-    g.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory per learner's kernel (default 2; 0: none)")
+    g.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory of each learner's sandbox (default 2; 0: none)")
     g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may keep (default 100000)")
     g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
     g.add_argument("--timestamps", default=None,
@@ -108,19 +108,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(course_dir, args) -> int:
-    from autograde.execution.cluster import start_in_background
-
-    starting = start_in_background(args.workers, args.scheduler)  # the workers warm up while we read
     from autograde import course, policies
+    from autograde.execution.cluster import start_in_background
+    from autograde.execution.sandbox import preflight
 
     if bool(args.submissions) == bool(args.regrade):
         sys.exit("grade: give SUBMISSIONS, or --regrade chNN ... (not both)")
     unknown = sorted(set(args.regrade or []) - {ch.assignment for ch in course.chapters()})
     if unknown:
         sys.exit(f"grade --regrade: no chapter {unknown[0]!r} in this course")
-    from autograde.coordinator import Grader
-    from autograde.outputs.report import summary_table, write_report
     from autograde.settings import GradeSettings
+
+    if not args.scheduler:  # (a cluster's workers check their own machines as they warm up)
+        problem = preflight()
+        if problem:
+            sys.exit(f"cannot grade: {problem}")
+    # the workers warm up while we read
+    starting = start_in_background(args.workers, args.scheduler, GradeSettings.worker_memory)
+    from autograde.coordinator import Grader
+    from autograde.execution.syscalls import MEMORY_MECHANISM
+    from autograde.outputs.report import summary_table, write_report
     from autograde.status import Status
 
     try:  # a broken policies.toml stops the run before any grading, not after
@@ -167,6 +174,8 @@ def _grade(course_dir, args) -> int:
     report = write_report(results, out / "report.html", grader.intake, similar, grader.late_changes, moved)
     print(f"report:   {report}")
     print(f"feedback: {out / 'feedback'}")
+    print(f"sandbox memory: {MEMORY_MECHANISM}, {args.mem_limit:g} GiB" if args.mem_limit
+          else f"sandbox memory: no limit (--mem-limit 0); {MEMORY_MECHANISM}")
     for r in results:
         if r.status != Status.GRADED:
             print(f"  {r.student} {r.chapter.notebook if r.chapter else '-'}: {r.status}: {r.message}", file=sys.stderr)

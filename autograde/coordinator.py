@@ -4,7 +4,8 @@
                read-only into the course, tell notebooks from other files; all before
                any learner code runs)
     prepare   (coordinator: nbgrader's sanitize steps against the gradebook, hidden
-               test regions cut out, the plan of what to grade)
+               test regions cut out; the plan of what to grade in a bounded process,
+               autograde.execution.budget, with every cell run if it is over budget)
     execute   (workers: each notebook in a fresh bubblewrap sandbox; the hidden checks
                run in the worker and call the learner's functions across the boundary;
                see autograde.execution and autograde.boundary)
@@ -14,7 +15,11 @@
     export    (the late rules of policies.toml, grades.csv; the CLI adds report.html and
                the similar-code pages)
 
-One submission never stops the others: whatever goes wrong while preparing, saving or
+Every step of a submission has a time and memory budget (``GradeSettings``): intake
+has its size limit, the plan a bounded process, execution the sandbox's limits and
+timeouts, stand-ins a bounded process, the feedback's Markdown and highlighting budgets
+of their own (``autograde.outputs.feedback``) and the page a bounded process on the
+worker. One submission never stops the others: whatever goes wrong while preparing, saving or
 rendering one submission marks that submission (with no points where there is no
 verdict) and the run goes on. The journal makes a run restartable.
 """
@@ -39,6 +44,7 @@ from nbgrader import utils
 
 from autograde import course
 from autograde.execution import cluster, workers
+from autograde.execution.budget import BoundedPool, OverBudget, stop_forkserver
 from autograde.intake import collect, store, validate
 from autograde.nbgrader_glue import sanitize
 from autograde.nbgrader_glue.coursedir import Course
@@ -136,6 +142,8 @@ class Grader:
         self.db_url = c.gradebook_url
         self.timing: collections.Counter = collections.Counter()
         self._released: dict = {}
+        # the coordinator's one heavy step of its own, the run plan, runs in a bounded process
+        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.nbgrader_glue.sanitize",))
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
         self.late_changes: list = []
@@ -162,7 +170,8 @@ class Grader:
 
     def _run(self, find, source, out, due, starting) -> list[Result]:
         out = pathlib.Path(out or self.course.root / "export")
-        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler)
+        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
+                                                                self.settings.worker_memory)
         handed = False
         try:
             with run_folder() as folder:
@@ -223,6 +232,7 @@ class Grader:
         hidden = [str(self.course.root), str(out), str(folder), str(source)]
         worker_settings = self.settings.worker_settings(hidden, str(folder))
         progress = Progress(len(todo), self.settings.progress)
+        self.steps.submit(int, seconds=60)  # its process starts while the first submissions are read
         self.shared = gradebook.SharedGradebook(self.db_url)
         self.shared.patch()
         dispatch = _Dispatch(self, self.starting, worker_settings)
@@ -239,6 +249,8 @@ class Grader:
             dispatch.collect(results, progress)
         finally:
             t0 = time.monotonic()
+            self.steps.close()  # (made again if this Grader grades again)
+            stop_forkserver()
             self.shared.close()
             dispatch.close()
             self.timing["stop workers"] += time.monotonic() - t0
@@ -264,7 +276,12 @@ class Grader:
             return Result(sub.student, ch, Status.UNREADABLE,
                           message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells if utils.is_grade(c)]
-        skip, rewrite = sanitize.plan_run(nb, ch, self.course.released_path(ch))
+        try:
+            skip, rewrite = self.steps.run(sanitize.plan_run, nb, ch, self.course.released_path(ch),
+                                           seconds=self.settings.prepare_seconds, what="planning the run")
+        except OverBudget as exc:  # the plan only saves time: without it, every cell runs
+            skip, rewrite = [], {}
+            warnings = warnings + [f"{exc}; every cell was run"]
         own = sanitize.own_before_each_test(nb, self._release_of(ch))
         plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
                 "rewrite": {str(i): src for i, src in rewrite.items()}, "own": own}
@@ -451,7 +468,7 @@ class _Dispatch:
         finally:
             self.g.timing["save"] += time.monotonic() - t0
         results.append(r)
-        fut = self.client.submit(workers.render_feedback, *job, pure=False)
+        fut = self.client.submit(workers.render_feedback, *job, self.settings, pure=False)
         self.meta[fut.key] = ("feedback", sub, r)
         self.pending.add(fut)
 

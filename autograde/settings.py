@@ -25,10 +25,28 @@ class GradeSettings:
     figures: bool = False
     """rasterize figures into the feedback (and run the figure cells that grading can skip)"""
 
+    # budgets: every step of one submission has a time and a memory bound (issue 15)
+    prepare_seconds: float = 10
+    """seconds the run plan of one notebook may take (past it, every cell runs: no skipping)"""
+    save_seconds: float = 30
+    """seconds cleaning one executed notebook for feedback may take (sanitising its HTML)"""
+    feedback_seconds: float = 60
+    """seconds rendering one feedback page may take"""
+    step_memory: int = 2**30
+    """bytes of address space of each process that runs a bounded step (plan, clean, render)"""
+    interrupt_grace: float = 10
+    """seconds a cell has to stop after its interrupt; then its sandbox is stopped"""
+    stand_in_memory: int = 2**30
+    """bytes of address space of the process where the reference answers stand-in calls"""
+    worker_memory: int = 4 * 2**30
+    """bytes a grading worker process may use before its nanny restarts it (LocalCluster)"""
+
     def worker_settings(self, hidden: list[str], tmp_root: str) -> dict:
         """What every worker needs, as plain data; ``hidden``: folders no sandbox may see;
         ``tmp_root``: where a worker on this machine keeps its temporary files (removed
         with the run)."""
         return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
                 "memory": self.mem_limit, "max_output_bytes": self.max_output_bytes, "figures": self.figures,
-                "hidden": sorted(hidden), "tmp_root": tmp_root}
+                "hidden": sorted(hidden), "tmp_root": tmp_root, "interrupt_grace": self.interrupt_grace,
+                "stand_in_memory": self.stand_in_memory, "feedback_seconds": self.feedback_seconds,
+                "step_memory": self.step_memory}

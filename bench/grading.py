@@ -25,6 +25,7 @@ import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from autograde import course  # noqa: E402
 from autograde.authoring import synthetic  # noqa: E402
@@ -78,12 +79,20 @@ def run(cmd, cwd=None) -> float:
     return time.monotonic() - t
 
 
+def in_kernel_baseline(course_dir: pathlib.Path) -> None:
+    """Let plain ``nbgrader autograde`` grade this copy of the course, with the hidden checks
+    in the learner's kernel (refused in every other course directory): the baseline."""
+    cfg = course_dir / "nbgrader_config.py"
+    cfg.write_text(cfg.read_text().replace("__file__", "__file__, in_kernel_baseline=True", 1))
+
+
 def bench(n: int, work: pathlib.Path, workers: int) -> dict:
     subs = work / f"subs{n}"
     made = make_submissions(n, subs)
     ours_dir, plain_dir = work / f"ours{n}", work / f"plain{n}"
     Course(ours_dir).release()
     shutil.copytree(ours_dir, plain_dir)  # the same released course, untouched gradebook
+    in_kernel_baseline(plain_dir)
     extra = ["--workers", str(workers)] if workers else []
     t_ours = run([sys.executable, "-m", "autograde", "--course", str(ours_dir), "-q", "grade", str(subs),
                   "--out", str(work / f"out{n}"), *extra])
@@ -105,6 +114,94 @@ def bench(n: int, work: pathlib.Path, workers: int) -> dict:
         kinds[key] = kinds.get(key, 0) + 1
     return {"n": n, "ours": t_ours, "plain": t_plain, "same": same, "cells": len(a), "differ": differ[:5],
             "mix": kinds}
+
+
+class PeakMemory:
+    """The peak resident memory of a grading run, sampled every 0.2 s: the grader (the
+    coordinator, its workers and their helper processes) and all sandboxes together."""
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid, self.grader, self.sandboxes, self.done = pid, 0, 0, False
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.done:
+            grader = sandboxes = 0
+            try:
+                procs = [root] + root.children(recursive=True)
+            except psutil.Error:
+                break
+            for p in procs:
+                try:
+                    rss, cmd = p.memory_info().rss, " ".join(p.cmdline())
+                except psutil.Error:
+                    continue
+                if "harness.py" in cmd or "bwrap" in cmd.split(" ")[0] or cmd.startswith("/usr/bin/setpriv"):
+                    sandboxes += rss
+                else:
+                    grader += rss
+            self.grader, self.sandboxes = max(self.grader, grader), max(self.sandboxes, sandboxes)
+            time.sleep(0.2)
+
+    def stop(self) -> tuple[float, float]:
+        self.done = True
+        self.thread.join(5)
+        return self.grader / 2**20, self.sandboxes / 2**20
+
+
+def grade_measured(course_dir: pathlib.Path, subs: pathlib.Path, out: pathlib.Path, workers: int):
+    """(seconds, peak grader MB, peak sandboxes MB) of one `python -m autograde grade`."""
+    Course(course_dir).release()
+    extra = ["--workers", str(workers)] if workers else []
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "autograde", "--course", str(course_dir), "-q", "grade", str(subs),
+                             "--out", str(out), *extra], stdout=subprocess.DEVNULL)
+    peak = PeakMemory(proc.pid)
+    if proc.wait() != 0:
+        raise SystemExit(f"grading {subs} failed")
+    return (time.perf_counter() - t, *peak.stop())
+
+
+def attack_bench(n: int, work: pathlib.Path, workers: int) -> str:
+    """The honest class alone, then with the red team's submissions (bench/attacks.py)
+    mixed in: the slowdown, the peak memory, and whether every honest grade is the same."""
+    import csv
+
+    import attacks
+
+    honest = work / f"honest{n}"
+    make_submissions(n, honest, seed=1)
+    mixed = work / f"mixed{n}"
+    shutil.copytree(honest, mixed)
+    for name, build in attacks.ATTACKS.items():
+        ch = attacks.CH07 if name == "huge_stand_in" else attacks.CH04
+        dest = mixed / f"attack-{name}" / ch.path.name
+        dest.parent.mkdir(parents=True)
+        nbformat.write(build(), dest)
+    runs = {}
+    for label, subs in (("honest", honest), ("mixed", mixed)):
+        runs[label] = grade_measured(work / f"course-{label}{n}", subs, work / f"out-{label}{n}", workers)
+
+    def grades(label):
+        with open(work / f"out-{label}{n}" / "grades.csv", newline="") as f:
+            return {(r["student_id"], r["chapter"]): (r["status"], r["score"]) for r in csv.DictReader(f)
+                    if not r["student_id"].startswith("attack-")}
+
+    same = grades("honest") == grades("mixed")
+    (t_h, g_h, s_h), (t_m, g_m, s_m) = runs["honest"], runs["mixed"]
+    return (f"attacks: {n} honest notebooks in {t_h:.1f} s; with the {len(attacks.ATTACKS)} attacks mixed in "
+            f"{t_m:.1f} s: slowdown {t_m / t_h:.2f}x (goal < 1.5x); honest grades identical: {'yes' if same else 'NO'}\n"
+            f"peak memory: grader {g_h:.0f} MB honest, {g_m:.0f} MB mixed; all sandboxes together "
+            f"{s_h:.0f} MB honest, {s_m:.0f} MB mixed")
 
 
 def sandbox_cost(n: int = 20) -> str:
@@ -148,9 +245,11 @@ def sandbox_cost(n: int = 20) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, nargs="+", default=[20, 100, 400])
+    ap.add_argument("--n", type=int, nargs="*", default=[20, 100, 400])
     ap.add_argument("--workers", type=int, default=0, help="default: one per core")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--attacks", type=int, default=0, metavar="N",
+                    help="also grade N honest notebooks alone and with bench/attacks.py mixed in (slowdown, memory)")
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="autograde-bench-"))
     print(f"machine: {os.cpu_count()} cores; chapters: {len(course.chapters())}; work folder: {work}")
@@ -168,6 +267,8 @@ def main() -> None:
         print(f"cost per extra submission from N={a['n']} to N={b['n']}: ours "
               f"{(b['ours'] - a['ours']) / (b['n'] - a['n']):.3f} s, plain {(b['plain'] - a['plain']) / (b['n'] - a['n']):.3f} s")
     print(sandbox_cost(), flush=True)
+    if args.attacks:
+        print(attack_bench(args.attacks, work, args.workers), flush=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     if not all(r["same"] for r in rows):

@@ -152,9 +152,45 @@ def test_an_lms_zip_is_graded_by_lms_id_and_dated_by_the_lms(tmp_path):
         assert float(rows[(late_one, "ch04")]["seconds_late"]) == pytest.approx(12 * 3600 + 60, abs=1)
 
 
+def test_plain_nbgrader_autograde_refuses_in_the_course(released, tmp_path):
+    """`nbgrader autograde` in the course directory would run the hidden checks in the
+    learner's kernel: it stops at once with one line pointing to `python -m autograde grade`,
+    grades nothing, and the formgrader's button meets the same refusal."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+    from traitlets.config import Config
+
+    from autograde.nbgrader_glue.config import apply
+    from autograde.nbgrader_glue.coursedir import Course
+    from autograde.nbgrader_glue.refuse import RefuseAutograde
+
+    c, _ = released
+    course_dir = tmp_path / "course"
+    shutil.copytree(c.root, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "*.jsonl"))
+    Course(course_dir)
+    path = course_dir / "submitted" / "right" / "ch04" / CH04.path.name
+    path.parent.mkdir(parents=True)
+    nbformat.write(synthetic.submission(CH04, "reference"), path)
+    started = time.monotonic()
+    proc = subprocess.run([str(pathlib.Path(sys.executable).parent / "nbgrader"), "autograde", "ch04", "--force"],
+                          cwd=course_dir, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and time.monotonic() - started < 60
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "python -m autograde grade" in lines[0], proc.stderr[-2000:]
+    assert not (course_dir / "autograded").exists()
+    config = Config()  # what the formgrader's button runs (in its own process, no command line)
+    apply(config, str(course_dir / "nbgrader_config.py"))
+    assert config.Autograde.sanitize_preprocessors == [RefuseAutograde]
+
+
 def test_plain_nbgrader_still_grades_the_course(released, tmp_path):
     """The nbgrader source's hidden regions run the same checks inside the kernel, for a
-    plain `nbgrader autograde` (the formgrader's button, the benchmark's baseline)."""
+    plain `nbgrader autograde` of the benchmark's baseline (the one course directory where
+    it is allowed)."""
     import shutil
     import subprocess
     import sys
@@ -167,6 +203,8 @@ def test_plain_nbgrader_still_grades_the_course(released, tmp_path):
     course_dir = tmp_path / "course"
     shutil.copytree(c.root, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "*.jsonl"))
     Course(course_dir)  # its config points at its own folder
+    cfg = course_dir / "nbgrader_config.py"  # the benchmark's baseline: allowed in this copy only
+    cfg.write_text(cfg.read_text().replace("__file__", "__file__, in_kernel_baseline=True", 1))
     for student, answers in [("right", "reference"), ("wrong", {"rnn_forward": "loop_not_from_a0"})]:
         path = course_dir / "submitted" / student / "ch04" / CH04.path.name
         path.parent.mkdir(parents=True)

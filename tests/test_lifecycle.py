@@ -66,7 +66,9 @@ def wait_for_sandboxes(proc: subprocess.Popen, timeout: float = 120) -> set[int]
                 cmds.append(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes())
             except OSError:
                 pass
-        if any(b"harness.py" in c for c in cmds) and any(b"4245" in c for c in cmds):
+        # a learner's kernel (the learner's daemon, sleep 4245, never starts: the sandbox's
+        # filter denies fork); not the preflight's bwrap, whose arguments name the harness too
+        if any(c.split(b"\0")[0].rsplit(b"/", 1)[-1].startswith(b"python") and b"harness.py" in c for c in cmds):
             return procs
         time.sleep(0.2)
     raise AssertionError("no sandbox started")

@@ -26,6 +26,7 @@ from autograde import course
 from autograde.authoring import synthetic
 from helpers import (
     alive,
+    cli,
     exercises,
     found_in,
     marked,
@@ -624,3 +625,139 @@ def test_the_sandbox_itself(tmp_path):
     assert found["userns"] == -1  # no user namespace of its own
     assert found["as"] == 2**30 and found["nproc"] == 64
 
+
+
+# ---------------------------------------------------------------- issue 15: slow, starve, exhaust
+# Each of the red team's submissions answers every exercise with the reference: it must
+# keep its full marks (nothing honest is marked down), cost the run a bounded time, and
+# leave the classmates' grades exactly as they are.
+def _bench_attacks():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import attacks
+
+    return attacks
+
+
+@pytest.fixture(scope="module")
+def heavy(tmp_path_factory, released):
+    attacks = _bench_attacks()
+    subs = tmp_path_factory.mktemp("heavy")
+    out = tmp_path_factory.mktemp("heavy-out")
+    course_dir = tmp_path_factory.mktemp("heavy-course") / "course"
+    for ch in (attacks.CH04, attacks.CH07):
+        write(subs, "honest", ch, synthetic.submission(ch, "reference"))
+    chapters = {}
+    for name, build in attacks.ATTACKS.items():
+        nb = build()
+        ch = attacks.CH07 if name == "huge_stand_in" else attacks.CH04
+        chapters[name] = ch
+        write(subs, name, ch, nb)
+    started = time.monotonic()
+    proc = cli("--course", course_dir, "grade", subs, "--out", out, "--cell-timeout", "10",
+               "--notebook-timeout", "600", "--mem-limit", "1", "-q", check=False, timeout=1200)
+    return {"proc": proc, "rows": rows_of(out) if (out / "grades.csv").exists() else {}, "out": out,
+            "chapters": chapters, "seconds": time.monotonic() - started, "course": course_dir}
+
+
+def test_heavy_attacks_keep_their_marks_and_the_class_goes_on(heavy):
+    """Every attack still earns what its answers earn; the honest classmates are graded as usual."""
+    assert heavy["proc"].returncode == 0, heavy["proc"].stderr[-3000:]
+    rows = heavy["rows"]
+    for ch in ("ch04", "ch07"):
+        row = rows[("honest", ch)]
+        assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]), row
+    for name, ch in heavy["chapters"].items():
+        row = rows[(name, ch.assignment)]
+        assert float(row["score"]) == float(row["max_score"]), (name, row)
+
+
+def test_heavy_attacks_cost_a_bounded_time(heavy):
+    """No attack holds the run near the notebook's 600 s: a cell deaf to its interrupt is
+    stopped 10 s after its 10 s timeout, the plan and the pages have budgets of their own."""
+    assert heavy["seconds"] < 400, heavy["seconds"]
+    deaf = heavy["rows"][("deaf_cell", "ch04")]
+    assert deaf["status"] == "timed-out" and "did not stop when interrupted" in deaf["message"], deaf
+
+
+def test_no_learner_process_can_start_a_child(heavy):
+    """The children attack: no process could be started, so the sandbox's memory is one process's."""
+    page = _feedback_of(heavy, "children")
+    assert "children started: 0" in page and "PermissionError" in page
+    assert "sandbox memory: one process per sandbox" in heavy["proc"].stdout
+
+
+def _feedback_of(heavy, student) -> str:
+    pages = list((heavy["out"] / "feedback").rglob("*.html")) + list((heavy["course"] / "feedback").rglob("*.html"))
+    found = [p for p in pages if student in p.parts]
+    assert found, pages[:5]
+    return page_text(found[0].read_text())
+
+
+SYSCALL_PROBE = textwrap.dedent('''
+    import ctypes, errno, json, os, threading
+    libc = ctypes.CDLL(None, use_errno=True)
+    out = {"calls": {}}
+    for name, nr in CALLS:
+        ctypes.set_errno(0)
+        r = libc.syscall(nr, 0, 0, 0, 0, 0, 0)
+        out["calls"][name] = errno.errorcode.get(ctypes.get_errno(), r) if r == -1 else r
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        out["fork"] = "started"
+    except OSError as exc:
+        out["fork"] = errno.errorcode[exc.errno]
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+    out["thread"] = "ran"
+    out["seccomp"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("Seccomp:")]
+    out["proc"] = {name: open(f"/proc/{name}").read() for name in ("meminfo", "loadavg", "uptime", "stat", "cpuinfo")}
+    out["proc_bus"] = os.listdir("/proc/bus")
+    print(json.dumps(out))
+''')
+# x86_64 numbers of the calls container runtimes deny by default
+DENIED_CALLS = [("ptrace", 101), ("mount", 165), ("umount2", 166), ("bpf", 321), ("perf_event_open", 298),
+                ("keyctl", 250), ("add_key", 248), ("request_key", 249), ("userfaultfd", 323), ("kexec_load", 246),
+                ("kexec_file_load", 320), ("init_module", 175), ("finit_module", 313), ("delete_module", 176),
+                ("reboot", 169), ("swapon", 167), ("swapoff", 168), ("pivot_root", 155), ("unshare", 272),
+                ("setns", 308), ("personality", 135), ("acct", 163), ("settimeofday", 164)]
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the probe uses x86_64 system-call numbers")
+def test_the_sandbox_filters_system_calls_and_masks_proc(tmp_path):
+    """Each call Docker's default profile denies fails with EPERM inside a learner's kernel,
+    as does fork (threads still run); /proc says nothing of the host's memory, load or CPUs."""
+    from jupyter_client import BlockingKernelClient
+
+    from autograde.execution.sandbox import Limits, SandboxFactory
+
+    printed: list = []
+    sandbox = SandboxFactory(tmp_path, Limits(memory=2**30, processes=64)).start()
+    kc = BlockingKernelClient()
+    kc.load_connection_info(sandbox.connection_info)
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(SYSCALL_PROBE.replace("CALLS", repr(DENIED_CALLS)), timeout=60,
+                                       output_hook=lambda m: printed.append(m))
+    finally:
+        kc.stop_channels()
+        sandbox.kill()
+    assert reply["content"]["status"] == "ok", reply["content"]
+    found = json.loads("".join(m["content"].get("text", "") for m in printed if m["msg_type"] == "stream"))
+    assert found["calls"] == {name: "EPERM" for name, _ in DENIED_CALLS}
+    assert found["fork"] == "EPERM" and found["thread"] == "ran" and found["seccomp"] == ["2"]
+    assert found["proc"] == {name: "" for name in found["proc"]} and found["proc_bus"] == []
+
+
+def test_grading_stops_at_once_where_no_sandbox_can_start(released, tmp_path, monkeypatch):
+    """No sandbox, no grading: one line saying what to enable, in seconds, nothing graded."""
+    from autograde.execution import sandbox
+
+    monkeypatch.setattr(sandbox.SandboxFactory, "_namespaces",
+                        lambda self, uid: [self.bwrap, "--unshare-user", "--no-such-option"])
+    problem = sandbox.preflight()
+    assert problem and "cannot start" in problem and "user namespaces" in problem and "README" in problem
+    assert "\n" not in problem

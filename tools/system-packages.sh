@@ -3,6 +3,7 @@
 #   chromium, chromium-driver   the browser tests of the book (Debian's packages)
 #   postgresql                   the PostgreSQL gradebook test (a real server, started by the test)
 #   setpriv (util-linux)         the grading sandbox, when the tests run as root
+#   libseccomp2                  the grading sandbox's system-call filter (through pyseccomp)
 #   user namespaces              the grading sandbox, when they do not
 # It installs what is missing with apt-get (as root, or with a sudo that asks no password),
 # or stops at once with one line that says what to install and why.
@@ -22,6 +23,9 @@ else
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     need+=(postgresql); why+=("PostgreSQL for the gradebook test")
   fi
+fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+  need+=(libseccomp2); why+=("libseccomp2 for the sandbox's system-call filter")
 fi
 if [ "$(id -u)" -eq 0 ]; then
   if ! command -v setpriv >/dev/null 2>&1; then need+=(util-linux); why+=("setpriv for the sandbox as root"); fi

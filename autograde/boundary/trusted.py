@@ -27,6 +27,8 @@ from collections.abc import Callable
 from autograde.boundary import wire
 
 GRACE = 5.0  # seconds past its deadline a request may take before the sandbox counts as lost
+MAX_STAND_IN_INT = 100_000  # the largest integer argument a stand-in answers for
+MAX_INBOX = 64  # messages from the sandbox not yet read; the protocol needs one at a time
 
 
 class BoundaryError(BaseException):
@@ -88,7 +90,7 @@ class Channel:
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self._send_lock = threading.Lock()
-        self._inbox: queue.Queue = queue.Queue()
+        self._inbox: queue.Queue = queue.Queue(MAX_INBOX)
         self._seq = itertools.count(1)
         self.window: Window | None = None
         self.lost: str | None = None  # why the channel broke, once it has
@@ -114,11 +116,21 @@ class Channel:
                 except OSError:
                     pass
             else:
-                self._inbox.put(msg)
+                try:
+                    self._inbox.put_nowait(msg)
+                except queue.Full:  # out of protocol: the sandbox sends without being asked
+                    self._broken(f"the notebook sent the grader more than {MAX_INBOX} messages unasked")
+                    return
 
     def _broken(self, why: str) -> None:
         self.lost = self.lost or why
-        self._inbox.put(None)
+        with contextlib.suppress(queue.Full):
+            self._inbox.put_nowait(None)
+        if self._inbox.full():  # make room for the break: nothing queued matters any more
+            with contextlib.suppress(queue.Empty):
+                self._inbox.get_nowait()
+            with contextlib.suppress(queue.Full):
+                self._inbox.put_nowait(None)
 
     def send(self, message: dict) -> None:
         with self._send_lock:
@@ -133,7 +145,8 @@ class Channel:
         except queue.Empty:
             return None
         if msg is None:
-            self._inbox.put(None)  # every later waiter sees the break too
+            with contextlib.suppress(queue.Full):
+                self._inbox.put_nowait(None)  # every later waiter sees the break too
             raise BoundaryError(self.lost or "the grader's channel broke")
         return msg
 
@@ -156,8 +169,12 @@ class Window:
     which keep the learner's definition, as they do in Jupyter."""
 
     def __init__(self, channel: Channel, budget: float, pending: frozenset = frozenset(),
-                 own: frozenset = frozenset()):
+                 own: frozenset = frozenset(), caller=None):
         self.channel = channel
+        self.caller = caller
+        """where stand-ins run (``autograde.execution.budget.BoundedCaller``: a process under a
+        time and memory budget); None: in this thread, for unit tests"""
+        self._stand_ins: set[str] = set()
         self.deadline = time.monotonic() + budget
         self.budget = budget
         self.pending = pending
@@ -203,6 +220,8 @@ class Window:
     def close(self) -> None:
         if self.channel.window is self:
             self.channel.window = None
+        if self.caller is not None:
+            self.caller.cancel()  # no stand-in computes for a window that has closed
 
     # ------------------------------------------------------------ what checks use
     def learner(self, name: str):
@@ -232,6 +251,7 @@ class Window:
         if not allowed:
             return
         self._targets.update(allowed)
+        self._stand_ins.update(allowed)
         self.stood_in = True
         reply = self.request({"op": "stand_in", "names": sorted(allowed),
                               "signatures": {name: parameters(fn) for name, fn in allowed.items()}})
@@ -261,9 +281,46 @@ class Window:
             kwargs = wire.decode(msg.get("kwargs"))
             if not (isinstance(args, list) and isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)):
                 raise wire.WireError("bad call-back arguments")
+            name = msg.get("target")
+            if name in self._stand_ins:
+                check_stand_in_arguments(name, args, kwargs)
+                bounded = self.caller or _IN_THREAD
+                seconds = max(self.deadline - time.monotonic(), 2 * GRACE)
+                return {"ok": True, "result": wire.encode(bounded.call(fn, name, args, kwargs, seconds))}
             return {"ok": True, "result": wire.encode(fn(*args, **kwargs))}
         except Exception as exc:  # noqa: BLE001 - reported to the learner's code as an exception
             return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)[:500]}}
+
+
+class _InThread:
+    """Stand-ins answered in the reader thread (unit tests): no time bound."""
+
+    def call(self, fn, name, args, kwargs, seconds):
+        return fn(*args, **kwargs)
+
+
+def check_stand_in_arguments(name: str, args, kwargs, max_int: int = MAX_STAND_IN_INT) -> None:
+    """Refuse what no documented call of the course needs: an integer (a length, a size, a
+    count, an index) beyond ``max_int``; the wire already bounds arrays and containers
+    (``wire.MAX_ITEMS``), so the reference is asked only for work of the exercises' sizes."""
+    import numpy as np
+
+    stack = [args, kwargs]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple, set, frozenset)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and abs(int(v)) > max_int:
+            raise ValueError(f"{name} was called with {int(v)}: the grader answers only for sizes up to "
+                             f"{max_int}, as the exercise's docstring describes")
+        elif isinstance(v, np.ndarray) and v.ndim == 0 and np.issubdtype(v.dtype, np.integer):
+            stack.append(v.item())
+
+
+_IN_THREAD = _InThread()
 
 
 def parameters(fn: Callable) -> list[list[str]] | None:

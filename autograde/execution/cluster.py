@@ -14,7 +14,7 @@ import logging
 import os
 
 
-def start_cluster(workers: int, scheduler: str | None):
+def start_cluster(workers: int, scheduler: str | None, memory: int | None = None):
     """(client, cluster or None): a TLS LocalCluster of ``workers`` processes (0: one per
     core), or a client of the cluster at ``scheduler``."""
     import dask
@@ -25,17 +25,20 @@ def start_cluster(workers: int, scheduler: str | None):
     for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.core",
                  "distributed.worker"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    dask.config.set({"distributed.scheduler.allowed-failures": 1})
+    # not daemonic: a worker starts the processes of its bounded steps (autograde.execution.budget);
+    # it still ends with the coordinator (workers._watch_parent)
+    dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False})
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, memory_limit=0, security=True,
+                           host="127.0.0.1", dashboard_address=None, memory_limit=memory or 0, security=True,
                            silence_logs=logging.ERROR, preload=["autograde.execution.workers"])
     return Client(cluster), cluster
 
 
-def start_in_background(workers: int, scheduler: str | None) -> concurrent.futures.Future:
-    """Start the cluster in a thread; the future gives (client, cluster or None)."""
+def start_in_background(workers: int, scheduler: str | None, memory: int | None = None) -> concurrent.futures.Future:
+    """Start the cluster in a thread; the future gives (client, cluster or None). ``memory``:
+    bytes each worker may use before its nanny restarts it."""
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cluster-start")
-    future = pool.submit(start_cluster, workers, scheduler)
+    future = pool.submit(start_cluster, workers, scheduler, memory)
     pool.shutdown(wait=False)
     return future
 

@@ -48,6 +48,8 @@ class RunSettings:
     """bytes of output one cell may keep"""
     figures: bool = False
     """rasterize figures (and run the figure-only cells the plan skips)"""
+    interrupt_grace: float = 10
+    """seconds a cell has to stop after its interrupt; then its sandbox is stopped"""
 
 
 @dataclasses.dataclass
@@ -101,10 +103,29 @@ class CappedClient(NotebookClient):
 
     max_output_bytes = 100_000
     timed_out = False  # a cell ran past its time (and was interrupted)
+    grace = 10.0  # seconds past the cell's timeout before the sandbox is stopped
+    on_stuck = None  # called when a cell did not stop when interrupted (stops the sandbox)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's, except that a kernel that ignores the interrupt (a loop in C, a
+        handler of its own) does not keep the notebook waiting: ``grace`` seconds after the
+        interrupt the sandbox is stopped and the run ends here, timed out."""
+        task = asyncio.ensure_future(super().async_execute_cell(cell, cell_index, execution_count, store_history))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout + self.grace if self.timeout else None)
+        if task in done:
+            return task.result()
+        self.timed_out = True
+        if self.on_stuck is not None:
+            self.on_stuck()
+        task.cancel()  # (nbclient reports its own cancellation as a dead kernel: not what happened)
+        with contextlib.suppress(BaseException):
+            await task
+        raise CellTimeoutError(f"a cell ran longer than {self.timeout:g} s and did not stop when interrupted "
+                               f"({self.grace:g} s later); its sandbox was stopped")
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error", "update_display_data"):
@@ -124,8 +145,9 @@ class NotebookRun:
     """One notebook in one sandbox: ``run()`` returns the executed notebook, the trusted
     verdicts and how the run ended."""
 
-    def __init__(self, nb, plan: Plan, settings: RunSettings, sandbox):
+    def __init__(self, nb, plan: Plan, settings: RunSettings, sandbox, caller=None):
         self.nb = nb
+        self.caller = caller  # where stand-ins run (autograde.execution.budget.BoundedCaller)
         self.plan = plan
         self.settings = settings
         self.sandbox = sandbox
@@ -168,6 +190,7 @@ class NotebookRun:
                               allow_errors=True, shutdown_kernel="immediate", startup_timeout=60,
                               record_timing=False, log=log)
         client.max_output_bytes = self.settings.max_output_bytes
+        client.grace, client.on_stuck = self.settings.interrupt_grace, self.sandbox.kill
         self.client = client
         self.loop = asyncio.get_running_loop()
         index = None
@@ -227,7 +250,7 @@ class NotebookRun:
         name = gid.removeprefix("test_")
         pending = frozenset(g.removeprefix("test_") for g in self.plan.grade_ids if g not in done) | {name}
         window = Window(self.channel, budget=self.settings.cell_timeout, pending=pending,
-                        own=frozenset(self.plan.own.get(gid, ())))
+                        own=frozenset(self.plan.own.get(gid, ())), caller=self.caller)
         try:
             serving = await self._serve()
             self.verdicts[gid] = await asyncio.to_thread(self._check, window, name)

@@ -14,7 +14,14 @@ or Debian's ``bubblewrap``):
   directory, the gradebook, the submissions and the output folder are not there;
 - hard resource limits set before any learner code runs: address space, processes and
   threads, file size, CPU time, open files (``Limits``);
-- ``--die-with-parent``: killing the sandbox (or its worker) kills every process in it.
+- ``--die-with-parent``: killing the sandbox (or its worker) kills every process in it;
+- a system-call filter (``autograde.execution.syscalls``): what container runtimes deny
+  by default, and starting processes, so the sandbox is one process and its address-space
+  limit bounds its whole memory;
+- its own ``/proc`` (its PID namespace only), with what would describe the host masked:
+  memory, load, uptime, CPU and kernel statistics, devices, ``/proc/sys`` and the like
+  (``PROC_MASKED_FILES``, ``PROC_MASKED_DIRS``). What remains is the sandbox's own: its
+  processes (``/proc/self``: its mounts, limits, status) and the kernel's version.
 
 The kernel talks to the grader over Unix sockets that the grader creates and listens on
 in a folder of its own and hands in as file descriptors (ZeroMQ's ``ZMQ_USE_FD``), and
@@ -49,6 +56,15 @@ CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 # is left to the notebooks that run a cell which uses it
 WARM_MODULES = ["numpy", "IPython"]
 
+
+# /proc entries that describe the host, not the sandbox: an empty file or folder in their place
+PROC_MASKED_FILES = ("meminfo", "loadavg", "stat", "uptime", "vmstat", "zoneinfo", "diskstats", "partitions",
+                     "swaps", "cmdline", "cpuinfo", "kcore", "keys", "key-users", "timer_list", "sched_debug",
+                     "latency_stats", "modules", "kallsyms", "interrupts", "softirqs", "buddyinfo", "slabinfo",
+                     "pagetypeinfo", "iomem", "ioports", "filesystems", "locks", "devices", "crypto", "misc",
+                     "consoles", "cgroups", "execdomains", "mtrr", "kpagecount", "kpageflags", "kpagecgroup",
+                     "sysrq-trigger", "schedstat", "vmallocinfo", "mdstat", "dma", "fb")
+PROC_MASKED_DIRS = ("bus", "fs", "irq", "acpi", "scsi", "driver", "tty", "sysvipc", "pressure")
 
 UID_BASE, UID_COUNT = 100_000, 4096  # host uids for learners' kernels when the grader runs as root
 
@@ -155,9 +171,14 @@ class SandboxFactory:
                 str(self.run_dir)] + list(hidden or [])
         self.mounts = self._python_trees()
         self.masked = _masked_paths(self.mounts + ["/usr"], hide)
+        from autograde.execution import syscalls
+
+        self.seccomp = syscalls.bpf_file(str(self.run_dir))
+        self.memory_mechanism = syscalls.MEMORY_MECHANISM
 
     def _prepare_files(self) -> None:
         (self.home / "empty").mkdir(parents=True, exist_ok=True)
+        (self.home / "empty-file").touch()
         # matplotlib's font list, built once here, so no kernel spends a second building its own
         import matplotlib
         import matplotlib.font_manager as fm
@@ -171,10 +192,12 @@ class SandboxFactory:
                  os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
         return sorted(t for t in trees if not t.startswith("/usr/") and t != "/usr")
 
-    def command(self, uid: int = SANDBOX_UID) -> list[str]:
+    def command(self, uid: int = SANDBOX_UID, seccomp_fd: int | None = None) -> list[str]:
         """The bwrap command line for a sandbox whose learner code runs as ``uid`` (the
-        harness's settings go to its stdin)."""
-        return self._namespaces(uid) + self._files(uid) + self._environment() + self._program(uid)
+        harness's settings go to its stdin); ``seccomp_fd``: a descriptor open on the
+        compiled system-call filter (``self.seccomp``), which the bwrap that starts the
+        harness applies."""
+        return self._namespaces(uid) + self._files(uid) + self._environment() + self._program(uid, seccomp_fd)
 
     def _namespaces(self, uid: int) -> list[str]:
         common = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -196,7 +219,14 @@ class SandboxFactory:
                 cmd += ["--ro-bind", path, path]
         # the scratch folder first, so that a Python environment that lives under /tmp is
         # mounted over it (read-only) rather than hidden by it
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.limits.scratch),
+        cmd += ["--proc", "/proc"]
+        for name in PROC_MASKED_FILES:
+            if os.path.isfile(f"/proc/{name}"):
+                cmd += ["--ro-bind", str(self.home / "empty-file"), f"/proc/{name}"]
+        for name in PROC_MASKED_DIRS:
+            if os.path.isdir(f"/proc/{name}"):
+                cmd += ["--ro-bind", str(self.home / "empty"), f"/proc/{name}"]
+        cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(self.limits.scratch),
                 "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/tmp/.config",
                 "--perms", "1777", "--dir", "/tmp/.config/matplotlib"]
         made = {"/", "/tmp", "/usr", "/proc", "/dev"}
@@ -238,16 +268,17 @@ class SandboxFactory:
             cmd += ["--setenv", key, value]
         return cmd
 
-    def _program(self, uid: int) -> list[str]:
+    def _program(self, uid: int, seccomp_fd: int | None = None) -> list[str]:
         python = [sys.executable, "-I", f"{HARNESS_DIR}/harness.py"]
+        seccomp = [] if seccomp_fd is None else ["--seccomp", str(seccomp_fd)]
         if self.privileged:
             # drop to the leased uid, then a user namespace of the learner's own that maps it to
             # itself and lets the learner's code make no more (so it can create none of its own)
             return ["--", "/usr/bin/setpriv", "--reuid", str(uid), "--regid", str(uid), "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
                     self.bwrap, "--unshare-user", "--uid", str(uid), "--gid", str(uid), "--disable-userns",
-                    "--assert-userns-disabled", "--dev-bind", "/", "/", "--die-with-parent", "--", *python]
-        return ["--", *python]
+                    "--assert-userns-disabled", "--dev-bind", "/", "/", "--die-with-parent", *seccomp, "--", *python]
+        return [*seccomp, "--", *python]
 
     def start(self) -> Sandbox:
         return Sandbox(self)
@@ -277,7 +308,8 @@ class Sandbox:
         info_r, info_w = os.pipe()  # bwrap says there the host pid of the sandbox's first process
         self._info = info_r
         self.child_pid: int | None = None
-        fds = [s.fileno() for s in listeners] + [theirs.fileno(), info_w]
+        seccomp_fd = os.open(factory.seccomp, os.O_RDONLY)
+        fds = [s.fileno() for s in listeners] + [theirs.fileno(), info_w, seccomp_fd]
         settings = {
             "limits": factory.limits.rlimits(), "channel_fd": theirs.fileno(),
             "listen_fds": {f"{prefix}-{k + 1}": s.fileno() for k, s in enumerate(listeners)},
@@ -289,7 +321,8 @@ class Sandbox:
             # AUTOGRADE_SANDBOX_STDERR=1 (maintainers): the kernel's stderr goes to the grader's
             stderr = None if settings["keep_stderr"] else subprocess.DEVNULL
             uid = self.lease.uid if self.lease else SANDBOX_UID
-            self.proc = subprocess.Popen(factory.command(uid)[:1] + ["--info-fd", str(info_w)] + factory.command(uid)[1:],
+            command = factory.command(uid, seccomp_fd)
+            self.proc = subprocess.Popen(command[:1] + ["--info-fd", str(info_w)] + command[1:],
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=stderr, pass_fds=fds, start_new_session=True)
             self.proc.stdin.write(json.dumps(settings).encode())
@@ -299,6 +332,7 @@ class Sandbox:
                 s.close()  # the kernel holds its own copies; the socket files stay for the client
             theirs.close()
             os.close(info_w)
+            os.close(seccomp_fd)
 
     @property
     def pid(self) -> int:
@@ -344,6 +378,42 @@ class Sandbox:
                 with contextlib.suppress(OSError, ValueError):
                     self.child_pid = int(json.loads(os.read(self._info, 4096).decode().split("}")[0] + "}")["child-pid"])
         return self.child_pid
+
+
+ENABLE = ("the grader runs every notebook in a bubblewrap sandbox and grades nothing without it. "
+          "Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+          "user.max_user_namespaces > 0; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0), "
+          "or in a container run it as root with --cap-add SYS_ADMIN --security-opt seccomp=unconfined "
+          "--security-opt apparmor=unconfined (README: \"Grading in a container\")")
+
+
+def preflight() -> str | None:
+    """Why no sandbox can start on this machine, in one line, or None: a sandbox of the
+    real command line (namespaces, mounts, system-call filter) runs ``python -c pass``."""
+    from autograde.execution import syscalls
+
+    missing = syscalls.unavailable()
+    if missing:
+        return missing
+    with tempfile.TemporaryDirectory(prefix="autograde-preflight-") as folder:
+        try:
+            factory = SandboxFactory(pathlib.Path(folder), Limits())
+        except SandboxUnavailable as exc:
+            return f"{exc}; {ENABLE}"
+        fd = os.open(factory.seccomp, os.O_RDONLY)
+        try:
+            command = factory.command(SANDBOX_UID if not factory.privileged else UID_BASE, fd)
+            command = command[:-1] + ["-c", "pass"]  # the harness, replaced by nothing
+            done = subprocess.run(command, pass_fds=[fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the sandbox cannot start ({exc}); {ENABLE}"
+        finally:
+            os.close(fd)
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"the sandbox cannot start ({why[-1] if why else f'exit status {done.returncode}'}); {ENABLE}"
+    return None
 
 
 def _alive(pid: int) -> bool:

@@ -88,7 +88,7 @@ class SandboxPool:
             self._next = None
 
 
-_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None}
+_STATE: dict = {"pool": None, "key": None, "dir": None, "run": None, "caller": None, "steps": None}
 _STATE_LOCK = threading.Lock()
 
 
@@ -115,7 +115,25 @@ def _pool(settings: dict) -> SandboxPool:
         return _STATE["pool"]
 
 
+def _caller(settings: dict):
+    """This process's stand-in caller: the reference answering for the sandbox runs in a
+    process of its own, under the exercise's time and ``stand_in_memory`` bytes."""
+    from autograde.execution.budget import BoundedCaller
+
+    with _STATE_LOCK:
+        if _STATE["caller"] is None:
+            _STATE["caller"] = BoundedCaller(memory=settings.get("stand_in_memory"))
+        return _STATE["caller"]
+
+
 def _cleanup() -> None:
+    if _STATE["caller"] is not None:
+        _STATE["caller"].close()
+    if _STATE.get("steps") is not None:
+        _STATE["steps"].close()
+    from autograde.execution.budget import stop_forkserver
+
+    stop_forkserver()
     if _STATE["pool"] is not None:
         _STATE["pool"].close()
     if _STATE["dir"] is not None:
@@ -126,9 +144,10 @@ def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
     """Run and grade one sanitized notebook (a dask task: plain data in and out). It
     returns within the notebook's time limit and a minute, whatever the notebook does:
     past that, its sandbox is killed and it has no verdicts."""
-    run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")})
+    run = RunSettings(**{k: settings[k] for k in ("cell_timeout", "notebook_timeout", "max_output_bytes", "figures")},
+                      interrupt_grace=settings.get("interrupt_grace", 10))
     sandbox = _pool(settings).take()
-    notebook = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox)
+    notebook = NotebookRun(nbformat.v4.nbjson.reads(nb_json), Plan(**plan), run, sandbox, caller=_caller(settings))
     done: dict = {}
     thread = threading.Thread(target=lambda: done.update(notebook.run()), name="notebook", daemon=True)
     thread.start()
@@ -144,10 +163,24 @@ def grade_notebook(nb_json: str, plan: dict, settings: dict) -> dict:
     return done
 
 
-def render_feedback(nb_json: str, nbgrader_resources: dict) -> str:
+def _steps(settings: dict):
+    """This process's pool for bounded steps (the feedback page)."""
+    from autograde.execution.budget import BoundedPool
+
+    with _STATE_LOCK:
+        if _STATE.get("steps") is None:
+            _STATE["steps"] = BoundedPool(1, settings.get("step_memory", 2**30), preload=("autograde.outputs.feedback",))
+        return _STATE["steps"]
+
+
+def render_feedback(nb_json: str, nbgrader_resources: dict, settings: dict | None = None) -> str:
+    """The feedback page, made in a bounded process of this worker (``feedback_seconds``,
+    ``step_memory``); a page over budget is an error for that submission alone."""
     from autograde.outputs import feedback
 
-    return feedback.render(nb_json, nbgrader_resources)
+    settings = settings or {}
+    return _steps(settings).run(feedback.render, nb_json, nbgrader_resources,
+                               seconds=float(settings.get("feedback_seconds", 60)), what="making the feedback page")
 
 
 def warm_up(settings: dict) -> int:
@@ -158,9 +191,11 @@ def warm_up(settings: dict) -> int:
     from autograde.outputs import feedback
 
     _pool(settings).prime()
+    _caller(settings).pool.run(int, seconds=60)  # its process is started now, not at the first stand-in
     for ch in course.chapters():
         importlib.import_module(ch.checks_module)
     feedback._exporter()
+    _steps(settings).submit(feedback.warm, seconds=120)  # its process compiles the templates now
     return os.getpid()
 
 

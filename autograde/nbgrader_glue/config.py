@@ -24,9 +24,17 @@ MAX_TRACEBACK_LINES = 30
 WARNING_PATTERN = r"Warning"
 
 
-def apply(c, config_file: str | None = None, db_url: str | None = None) -> None:
+def apply(c, config_file: str | None = None, db_url: str | None = None, in_kernel_baseline: bool = False) -> None:
     """Fill the traitlets config ``c`` (from ``get_config()``) for the course directory
-    that holds ``config_file``."""
+    that holds ``config_file``. ``in_kernel_baseline``: let nbgrader's own autograde run
+    the hidden checks in the learner's kernel (the benchmark's copy of the course only;
+    everywhere else it refuses, see ``autograde.nbgrader_glue.refuse``)."""
+    from autograde.nbgrader_glue import refuse
+
+    if not in_kernel_baseline:
+        if config_file:  # read by an nbgrader command in the course directory
+            refuse.refuse_command()
+        c.Autograde.sanitize_preprocessors = [refuse.RefuseAutograde]
     if config_file:
         root = os.path.dirname(os.path.abspath(config_file))
         c.CourseDirectory.root = root

@@ -32,6 +32,15 @@ SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", 
                    "td": ["align", "style"], "th": ["align", "style"]}
 _ID = re.compile(r"[a-zA-Z0-9-_]{1,64}")
 MAX_TEXT = 20_000  # characters of one text output kept in the feedback
+# bounds on what the learner's Markdown and code may cost to render (issue 15): the HTML
+# sanitizer and the syntax highlighter take time that grows faster than the input
+MAX_MARKDOWN = 50_000  # characters of one learner's Markdown cell rendered as Markdown
+MAX_MARKDOWN_TAGS = 500  # HTML tags in one learner's Markdown cell
+MAX_LINE = 2_000  # characters of one line of Markdown, or of code to highlight
+MAX_HIGHLIGHT = 30_000  # characters of one code cell to highlight
+MAX_PAGE_HIGHLIGHT = 400_000  # characters highlighted in one page; the rest is plain text
+MAX_PAGE_TAGS = 2_000  # HTML tags sanitized in one notebook's learner Markdown; the rest is plain text
+_TAG = re.compile(r"<[!/?A-Za-z]")
 MAX_PNG = 2 * 2**20
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
        "img-src data:; font-src data:\">")
@@ -62,6 +71,35 @@ def clean_html(fragment) -> str:
     return bleach.clean(str(fragment), tags=SAFE_TAGS, attributes=_allowed_attribute,
                         protocols=["http", "https", "mailto", "data"], strip=True,
                         css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+
+
+def too_costly(source: str, longest: int = MAX_LINE) -> bool:
+    """Whether rendering ``source`` could cost more than its size: very long, or very long lines."""
+    return len(source) > MAX_MARKDOWN or any(len(line) > longest for line in source.split("\n"))
+
+
+def markdown_of(source: str, budget: list | None = None) -> str:
+    """A learner's Markdown cell for the feedback: cleaned of HTML that runs, or, when it
+    has more markup than the feedback renders (``MAX_MARKDOWN``, ``MAX_MARKDOWN_TAGS``,
+    ``MAX_LINE``, or the notebook's ``budget``: [tags, characters of code fences] left,
+    counted down), shown as plain text without being parsed at all."""
+    tags = len(_TAG.findall(source, 0, MAX_MARKDOWN + 1))
+    if budget is not None:
+        budget[0] -= tags
+        if "```" in source or "~~~" in source:  # fences are highlighted when the page is made
+            budget[1] -= len(source)
+    if too_costly(source) or tags > MAX_MARKDOWN_TAGS or (budget is not None and min(budget) < 0):
+        return ("*This cell is shown as plain text: it has more markup than the feedback renders.*\n\n"
+                f"<pre>{html.escape(source[:MAX_MARKDOWN])}</pre>")
+    return clean_html(source)
+
+
+def highlighted(highlight, source: str, language=None, plain: bool = False) -> str:
+    """``highlight(source)``, or the code as plain text when highlighting it would cost
+    more than its size (a line longer than ``MAX_LINE``, more than ``MAX_HIGHLIGHT``)."""
+    if plain or len(source) > MAX_HIGHLIGHT or too_costly(source):
+        return f'<div class="highlight"><pre>{html.escape(source)}</pre></div>'
+    return highlight(source, language)
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
@@ -116,7 +154,7 @@ def clean_notebook(sanitized, executed, released_markdown: frozenset = frozenset
     cells and nbgrader metadata of ``sanitized`` (the trusted copy), with the outputs of
     ``executed`` (from the kernel) filtered to plain text and images, and every Markdown
     cell that is not the course's own (``released_markdown``) cleaned of HTML that runs."""
-    cells = []
+    cells, tags = [], [MAX_PAGE_TAGS, MAX_PAGE_HIGHLIGHT]
     ran = executed.cells if len(executed.cells) == len(sanitized.cells) else [None] * len(sanitized.cells)
     for k, (cell, run) in enumerate(zip(sanitized.cells, ran)):
         meta = {"nbgrader": dict(cell.metadata["nbgrader"])} if "nbgrader" in cell.metadata else {}
@@ -124,7 +162,7 @@ def clean_notebook(sanitized, executed, released_markdown: frozenset = frozenset
         if cell.cell_type == "markdown":
             source = str(cell.source)
             cells.append({"id": ident, "cell_type": "markdown", "metadata": meta,
-                          "source": source if source in released_markdown else clean_html(source)})
+                          "source": source if source in released_markdown else markdown_of(source, tags)})
         elif cell.cell_type == "code":
             outputs = run.get("outputs", []) if run is not None else []
             count = run.get("execution_count") if run is not None else None
@@ -201,15 +239,19 @@ def _exporter():
             def from_notebook_node(self, nb, resources=None, **kw):
                 highlight = Highlight2HTML(pygments_lexer="ipython3", parent=self)
                 cache = self._highlighted
+                left = [MAX_PAGE_HIGHLIGHT]  # characters this page may still have highlighted
 
                 def highlight_code(source, language=None, metadata=None):
                     # every learner's notebook repeats the chapter's code cells: highlight
                     # each distinct source once per process (pygments is most of a page's cost)
                     key = (source, language)
                     if key not in cache:
+                        left[0] -= len(source)
+                        if left[0] < 0:
+                            return highlighted(None, source, language, plain=True)
                         if len(cache) > 20000:
                             cache.clear()
-                        cache[key] = highlight(source, language)
+                        cache[key] = highlighted(highlight, source, language)
                     return cache[key]
 
                 self.register_filter("highlight_code", highlight_code)
@@ -228,6 +270,11 @@ def _exporter():
             base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
         _EXPORTER = FeedbackExporter(config=c)
     return _EXPORTER
+
+
+def warm() -> None:
+    """Make this process's exporter now (a worker's page process, ahead of its first page)."""
+    _exporter()
 
 
 def render(nb_json: str, nbgrader_resources: dict) -> str:

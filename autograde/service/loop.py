@@ -85,10 +85,15 @@ class GraderBackend:
             self.capacity = (self.settings.workers or os.cpu_count() or 1) + 1
 
     def _close_grader(self) -> None:
+        from autograde.execution.budget import stop_forkserver
+
         with contextlib.suppress(Exception):
             self.grader.shared.close()
         with contextlib.suppress(Exception):
             self.dispatch.close()
+        with contextlib.suppress(Exception):  # the bounded step processes (the run plan)
+            self.grader.steps.close()
+            stop_forkserver()
 
     def submit(self, row: dict) -> None:
         from autograde.intake import store as intake_store
