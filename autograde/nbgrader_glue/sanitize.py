@@ -16,10 +16,8 @@ import ast
 import functools
 import logging
 
-import nbformat
 from nbgrader import utils
 
-from autograde import course
 from autograde.authoring.markers import strip_hidden
 
 log = logging.getLogger("autograde")
