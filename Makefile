@@ -36,6 +36,7 @@ test: system $(STAMP)
 check: $(STAMP)
 	@bash tools/system-packages.sh sandbox
 	$(PY) -m ruff check .
+	cd $(CURDIR) && $(VENV)/bin/lint-imports --no-cache
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 release: $(STAMP)

@@ -2,12 +2,13 @@
 
 - ``autograde.course``: where the chapters are and what each is called.
 - ``autograde.authoring``: nbgrader source notebooks from a chapter, the reference and
-  the hidden checks (``assemble``), the round trip (``roundtrip``), synthetic
-  submissions for tests and benchmarks (``synthetic``).
+  the hidden checks (``assemble``), synthetic submissions for tests and benchmarks
+  (``synthetic``).
 - ``autograde.intake``: find the submissions, tell notebooks from other files, keep a
   hashed read-only copy of each original.
-- ``autograde.nbgrader_glue``: the nbgrader configuration, the course directory, and
-  nbgrader's sanitizing of a submission.
+- ``autograde.nbgrader_glue``: the nbgrader configuration, the course directory,
+  nbgrader's sanitizing of a submission, the course's nbgrader preprocessors, and the
+  round trip (``roundtrip``).
 - ``autograde.boundary``: the trust boundary: the plain-data protocol, the harness that
   runs beside the learner's kernel, and the trusted side of it.
 - ``autograde.checks``: the hidden check of every exercise (trusted side only).

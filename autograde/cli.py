@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "tokens":
         return _tokens(c, args)
     elif args.command == "sync":
-        from autograde.authoring.roundtrip import sync_chapters
+        from autograde.nbgrader_glue.roundtrip import sync_chapters
 
         for path in sync_chapters(args.chapters or None):
             print(f"updated {path}")

@@ -44,6 +44,7 @@ from nbgrader import utils
 
 from autograde import course
 from autograde.execution import cluster, workers
+from autograde.execution import plan as plan_mod
 from autograde.execution.budget import BoundedPool, OverBudget, stop_forkserver
 from autograde.intake import collect, store, validate
 from autograde.nbgrader_glue import sanitize
@@ -143,7 +144,7 @@ class Grader:
         self.timing: collections.Counter = collections.Counter()
         self._released: dict = {}
         # the coordinator's one heavy step of its own, the run plan, runs in a bounded process
-        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.nbgrader_glue.sanitize",))
+        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.execution.plan",))
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
         self.late_changes: list = []
@@ -235,14 +236,14 @@ class Grader:
         self.steps.submit(int, seconds=60)  # its process starts while the first submissions are read
         self.shared = gradebook.SharedGradebook(self.db_url)
         self.shared.patch()
-        dispatch = _Dispatch(self, self.starting, worker_settings)
+        dispatch = Dispatch(self, self.starting, worker_settings)
         try:
             for sub in todo:
                 t0 = time.monotonic()
-                prepared = self._prepare(sub, raw.pop(sub))
+                prepared = self.prepare(sub, raw.pop(sub))
                 self.timing["prepare"] += time.monotonic() - t0
                 if isinstance(prepared, Result):
-                    results.append(self._zero(sub, prepared))
+                    results.append(self.zero(sub, prepared))
                     progress.step(sub.student)
                 else:
                     dispatch.submit(sub, *prepared)
@@ -256,7 +257,7 @@ class Grader:
             self.timing["stop workers"] += time.monotonic() - t0
 
     # ------------------------------------------------------------ prepare
-    def _prepare(self, sub: Submission, raw: bytes):
+    def prepare(self, sub: Submission, raw: bytes):
         """(sanitized notebook, plan, resources, warnings), or a Result for what cannot be graded."""
         ch = sub.chapter
         try:
@@ -277,12 +278,12 @@ class Grader:
                           message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells if utils.is_grade(c)]
         try:
-            skip, rewrite = self.steps.run(sanitize.plan_run, nb, ch, self.course.released_path(ch),
+            skip, rewrite = self.steps.run(plan_mod.plan_run, nb, ch, self.course.released_path(ch),
                                            seconds=self.settings.prepare_seconds, what="planning the run")
         except OverBudget as exc:  # the plan only saves time: without it, every cell runs
             skip, rewrite = [], {}
             warnings = warnings + [f"{exc}; every cell was run"]
-        own = sanitize.own_before_each_test(nb, self._release_of(ch))
+        own = plan_mod.own_before_each_test(nb, self._release_of(ch))
         plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
                 "rewrite": {str(i): src for i, src in rewrite.items()}, "own": own}
         return nb, plan, resources, list(sub.warnings) + warnings
@@ -325,7 +326,7 @@ class Grader:
         nb.cells.insert(0, feedback.summary_cell(r))
         return gradebook.dumps(nb), res["nbgrader"]
 
-    def _zero(self, sub: Submission, r: Result) -> Result:
+    def zero(self, sub: Submission, r: Result) -> Result:
         """No verdict at all: every grade 0 in the gradebook, and a journal line."""
         with self.shared as gb:
             gradebook.save_zeros(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
@@ -400,7 +401,7 @@ class Grader:
         return export.write_grades(results, out, self.course.feedback_file)
 
 
-class _Dispatch:
+class Dispatch:
     """The coordinator's side of the workers: submits notebooks as soon as the cluster
     is up, and turns every completed task into saved grades, a feedback page and a
     journal line; a failure of one submission is that submission's alone."""
@@ -412,7 +413,7 @@ class _Dispatch:
         self.meta: dict = {}
         self.pending = None
 
-    def _ready(self, block: bool) -> bool:
+    def ready(self, block: bool) -> bool:
         if self.client is None and (block or self.starting.done()):
             from dask.distributed import as_completed
 
@@ -426,10 +427,10 @@ class _Dispatch:
 
     def submit(self, sub, nb, plan, resources, warnings) -> None:
         self.waiting.append((sub, nb, plan, resources, warnings))
-        if self._ready(block=False):
-            self._flush()
+        if self.ready(block=False):
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         for sub, nb, plan, resources, repairs in self.waiting:
             fut = self.client.submit(workers.grade_notebook, gradebook.dumps(nb), plan, self.settings, pure=False)
             self.meta[fut.key] = ("execute", sub, (nb, resources, repairs))
@@ -437,8 +438,8 @@ class _Dispatch:
         self.waiting.clear()
 
     def collect(self, results: list[Result], progress: Progress) -> None:
-        self._ready(block=True)
-        self._flush()
+        self.ready(block=True)
+        self.flush()
         for fut in self.pending:
             kind, sub, data = self.meta.pop(fut.key)
             try:
@@ -446,12 +447,12 @@ class _Dispatch:
             except Exception as exc:  # noqa: BLE001 - a lost worker, a task that failed
                 value = exc
             if kind == "execute":
-                self._executed(sub, data, value, results)
+                self.executed(sub, data, value, results)
                 progress.step(sub.student)
             else:
-                self._rendered(sub, data, value)
+                self.rendered(sub, data, value)
 
-    def _executed(self, sub, data, value, results) -> None:
+    def executed(self, sub, data, value, results) -> None:
         nb, resources, warnings = data
         t0 = time.monotonic()
         try:
@@ -461,7 +462,7 @@ class _Dispatch:
             self.g.timing["execute (workers)"] += value["seconds"]
         except Exception as exc:  # noqa: BLE001 - fail closed: no verdict, no points
             log.error("%s %s: %s", sub.student, sub.chapter.assignment, exc)
-            r = self.g._zero(sub, Result(sub.student, sub.chapter, Status.CRASHED,
+            r = self.g.zero(sub, Result(sub.student, sub.chapter, Status.CRASHED,
                                          message=f"no verdict could be saved ({exc}); it scored 0"[:300]))
             results.append(r)
             return
@@ -472,7 +473,7 @@ class _Dispatch:
         self.meta[fut.key] = ("feedback", sub, r)
         self.pending.add(fut)
 
-    def _rendered(self, sub, r: Result, value) -> None:
+    def rendered(self, sub, r: Result, value) -> None:
         t0 = time.monotonic()
         try:
             if isinstance(value, BaseException):

@@ -12,7 +12,7 @@ import pytest
 
 from autograde import course
 from autograde.authoring import synthetic
-from autograde.coordinator import Grader, Progress, _Dispatch
+from autograde.coordinator import Dispatch, Grader, Progress
 from autograde.intake import store
 from autograde.nbgrader_glue.coursedir import Course
 from autograde.records import Result, Submission
@@ -48,7 +48,7 @@ def grader(tmp_path, released_ch04):
 def prepared(g, tmp_path, student, answers="reference"):
     path = write(tmp_path / "subs", student, CH04, synthetic.submission(CH04, answers))
     sub = Submission(student, CH04, path)
-    nb, plan, resources, warnings = g._prepare(sub, store.store(sub, g.course.root))
+    nb, plan, resources, warnings = g.prepare(sub, store.store(sub, g.course.root))
     return sub, nb, plan, resources, warnings
 
 
@@ -71,7 +71,7 @@ class _Client:
 
 
 def dispatch(g):
-    d = _Dispatch(g, None, {})
+    d = Dispatch(g, None, {})
     d.client = _Client()
     d.pending = set()
     return d
@@ -118,13 +118,13 @@ def test_a_failure_to_save_one_submission_scores_it_zero_and_marks_it(grader, tm
     broken = dict(worker_value(nb, plan), nb="{not json")  # saving it raises
     results: list[Result] = []
     d = dispatch(grader)
-    d._executed(sub, (nb, res, warnings), broken, results)
+    d.executed(sub, (nb, res, warnings), broken, results)
     (r,) = results
     assert r.status == Status.CRASHED and "no verdict could be saved" in r.message
     assert r.score == 0.0 and all(v == 0.0 for v in r.exercises.values())
     # a lost worker is the same: no points, marked, and the journal says so
     sub2, nb2, plan2, res2, w2 = prepared(grader, tmp_path, "dan")
-    d._executed(sub2, (nb2, res2, w2), RuntimeError("KilledWorker"), results)
+    d.executed(sub2, (nb2, res2, w2), RuntimeError("KilledWorker"), results)
     assert results[1].status == Status.CRASHED and results[1].score == 0.0
     entries = grader.journal.entries()
     assert entries[("cat", "ch04")]["status"] == "crashed" and entries[("dan", "ch04")]["scores"] == {
@@ -135,10 +135,10 @@ def test_a_failure_to_render_feedback_keeps_the_grades_and_marks_the_submission(
     sub, nb, plan, res, warnings = prepared(grader, tmp_path, "eve")
     results: list[Result] = []
     d = dispatch(grader)
-    d._executed(sub, (nb, res, warnings), worker_value(nb, plan), results)
+    d.executed(sub, (nb, res, warnings), worker_value(nb, plan), results)
     (r,) = results
     assert r.score == FULL and len(d.client.jobs) == 1  # the feedback job went to a worker
-    d._rendered(sub, r, ValueError("the template broke"))
+    d.rendered(sub, r, ValueError("the template broke"))
     assert r.status == Status.WARNINGS and "feedback page could not be made" in r.message
     assert r.score == FULL
     assert grader.journal.entries()[("eve", "ch04")]["status"] == "graded-with-warnings"

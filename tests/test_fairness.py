@@ -31,6 +31,7 @@ from autograde import course
 from autograde.authoring import synthetic
 from autograde.boundary import harness
 from autograde.boundary.trusted import Channel, Window, loopback, parameters
+from autograde.execution import plan
 from autograde.intake import validate
 from autograde.nbgrader_glue import sanitize
 
@@ -281,7 +282,7 @@ RELEASED = _released(("def softmax(z):\n    return z", None), ("def forward(x):\
     (["%%bash\necho", "def softmax(z):\n    return z", "def forward(x):\n    return x"], set()),
 ])
 def test_own_definitions_are_the_learners_second_or_changed_ones(learner, own):
-    assert sanitize.own_definitions(learner, RELEASED, before="test_forward") == own
+    assert plan.own_definitions(learner, RELEASED, before="test_forward") == own
 
 
 def test_own_definitions_count_only_what_ran_before_the_test():
@@ -292,7 +293,7 @@ def test_own_definitions_count_only_what_ran_before_the_test():
         if gid:
             cell.metadata["nbgrader"] = cell_of(RELEASED, gid).metadata["nbgrader"]
     nb.cells.append(copy.deepcopy(cell_of(RELEASED, "test_later")))
-    assert sanitize.own_before_each_test(nb, RELEASED) == {"test_forward": [], "test_later": ["forward"]}
+    assert plan.own_before_each_test(nb, RELEASED) == {"test_forward": [], "test_later": ["forward"]}
 
 
 def test_no_stand_in_replaces_the_learners_own_definition():
@@ -321,7 +322,7 @@ def test_own_helper_gets_its_points_in_the_check():
     nb = own_helper(synthetic.submission(CH05, "reference"))
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     release = nbformat.read(CH05.path, as_version=4)
-    own = sanitize.own_before_each_test(nb, release)["test_rnn_cell_forward_compact"]
+    own = plan.own_before_each_test(nb, release)["test_rnn_cell_forward_compact"]
     assert own == ["softmax"]
     ns = _ns("\n\n".join(s for s in code if "def " in s and "%" not in s and "plt." not in s))
     ours, theirs = socket.socketpair()
@@ -341,7 +342,7 @@ def test_own_helper_gets_its_points_in_the_check():
 
 
 def test_in_kernel_path_reads_own_definitions_from_the_history():
-    from autograde.boundary.in_kernel import _own
+    from autograde.execution.in_kernel import _own
 
     def history(nb):  # IPython's In: an empty first entry, then every cell run, the running one last
         upto = grade_cell_index(nb, "test_rnn_cell_forward_compact") + 1
@@ -362,7 +363,7 @@ def test_in_kernel_path_reads_own_definitions_from_the_history():
     ("%%time\ndef g():\n    return time.time()", {"g"}, {"time"}),
 ])
 def test_the_python_inside_magics_is_read(source, binds, reads):
-    flow = sanitize._flow(source)
+    flow = plan._flow(source)
     assert flow.binds - {"_timeit_"} == binds
     assert flow.free | flow.late == reads
 
@@ -370,13 +371,13 @@ def test_the_python_inside_magics_is_read(source, binds, reads):
 @pytest.mark.parametrize("source", ["!ls {x}", "files = !ls", "%cd /tmp", "%%bash\necho hi", "%%time extra\nx = 1",
                                     "x?", "%%writefile a.py\nx = 1", "%run other.py"])
 def test_other_magics_and_shell_escapes_say_nothing(source):
-    assert sanitize._flow(source) is None
+    assert plan._flow(source) is None
 
 
 def _plan(nb, tmp_path, chapter=CH04):
     release = tmp_path / "release.ipynb"
     nbformat.write(nbformat.read(chapter.path, as_version=4), release)
-    return sanitize.plan_run(nb, chapter, release)
+    return plan.plan_run(nb, chapter, release)
 
 
 def test_a_magic_cell_keeps_the_course_cells_it_reads(tmp_path):

@@ -283,8 +283,8 @@ def test_grading_chapter_8_skips_the_long_training_and_keeps_every_exercise(tmp_
     grading runs the exercises and their tests, not the long run; a learner who edits the
     training cell gets it run (it is theirs now), under the cell timeout."""
     from autograde.authoring import synthetic
+    from autograde.execution.plan import plan_run
     from autograde.nbgrader_glue.coursedir import Course
-    from autograde.nbgrader_glue.sanitize import plan_run
 
     ch08 = course.by_assignment("ch08")
     c = Course(tmp_path / "course")

@@ -55,7 +55,7 @@ def test_chapter_metadata_is_sound(chapter):
             assert meta["locked"] and meta["points"] > 0
             assert {"raises-exception", "remove-output"} <= set(cell.metadata.get("tags", []))
         if meta.get("solution"):
-            assert assemble._stub_positions(cell.source.split("\n")), "a solution cell keeps the stub"
+            assert assemble.stub_positions(cell.source.split("\n")), "a solution cell keeps the stub"
 
 
 def test_signature_or_docstring_drift_is_refused(tmp_path):

@@ -1,1 +1,1 @@
-"""Authoring: the nbgrader source notebooks (``assemble``), the round trip (``roundtrip``), and synthetic submissions for tests and benchmarks (``synthetic``)."""
+"""Authoring: the nbgrader source notebooks (``assemble``), and synthetic submissions for tests and benchmarks (``synthetic``)."""

@@ -37,7 +37,7 @@ class AssembleError(RuntimeError):
     """A chapter and its reference or checks do not fit together."""
 
 
-def _function_parts(fn) -> tuple[str, str | None, list[str]]:
+def function_parts(fn) -> tuple[str, str | None, list[str]]:
     """(signature source, docstring, body lines after the docstring, dedented)."""
     src = textwrap.dedent(inspect.getsource(fn))
     node = ast.parse(src).body[0]
@@ -51,7 +51,7 @@ def _function_parts(fn) -> tuple[str, str | None, list[str]]:
     return ast.unparse(node.args), doc, body_lines
 
 
-def _stub_positions(lines: list[str]) -> list[tuple[int, str]]:
+def stub_positions(lines: list[str]) -> list[tuple[int, str]]:
     """(index, indentation) of every code stub in ``lines``."""
     found = []
     n = len(STUB_LINES)
@@ -62,7 +62,7 @@ def _stub_positions(lines: list[str]) -> list[tuple[int, str]]:
     return found
 
 
-def _enclosing_function(tree: ast.Module, line_no: int) -> ast.FunctionDef | None:
+def enclosing_function(tree: ast.Module, line_no: int) -> ast.FunctionDef | None:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.lineno <= line_no <= node.end_lineno:
             return node
@@ -73,11 +73,11 @@ def fill_solution(source: str, reference, grade_id: str) -> str:
     """Replace every stub in a solution cell's ``source`` with the reference code."""
     lines = source.split("\n")
     tree = ast.parse(source)
-    positions = _stub_positions(lines)
+    positions = stub_positions(lines)
     if not positions:
         raise AssembleError(f"solution cell {grade_id!r} has no code stub:\n{CODE_STUB}")
     for i, indent in reversed(positions):
-        fn_node = _enclosing_function(tree, i + 1)
+        fn_node = enclosing_function(tree, i + 1)
         if fn_node is None:
             ref_name = f"cell_{grade_id}"
         else:
@@ -85,7 +85,7 @@ def fill_solution(source: str, reference, grade_id: str) -> str:
         ref = getattr(reference, ref_name, None)
         if ref is None:
             raise AssembleError(f"{reference.__name__} has no {ref_name}() for cell {grade_id!r}")
-        args, doc, body = _function_parts(ref)
+        args, doc, body = function_parts(ref)
         if fn_node is not None:
             if ast.unparse(fn_node.args) != args:
                 raise AssembleError(
@@ -104,8 +104,8 @@ def hidden_region(chapter: Chapter, grade_id: str, checks) -> str:
         raise AssembleError(f"{checks.__name__} has no check_{name}() for grade cell {grade_id!r}")
     return "\n".join([
         BEGIN_HIDDEN,
-        # plain nbgrader only: `python -m autograde grade` strips this region (autograde.boundary.in_kernel)
-        "from autograde.boundary.in_kernel import run_hidden_check as _check",
+        # plain nbgrader only: `python -m autograde grade` strips this region (autograde.execution.in_kernel)
+        "from autograde.execution.in_kernel import run_hidden_check as _check",
         f"_check({chapter.assignment!r}, {name!r})",
         END_HIDDEN,
     ])

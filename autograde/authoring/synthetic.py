@@ -25,7 +25,7 @@ def answer(chapter: course.Chapter, exercise: str, mistake: str | None = None) -
     # a function's exercise is named after the function; a top-level answer after its
     # cell's grade id, with its reference in cell_<grade id>() (see autograde.authoring.assemble)
     fn = getattr(reference, exercise, None) or getattr(reference, f"cell_{exercise}")
-    _, _, body = assemble._function_parts(fn)
+    _, _, body = assemble.function_parts(fn)
     text = "\n".join(body)
     if mistake:
         ex, old, new = mistakes(chapter)[mistake]
@@ -48,8 +48,8 @@ def submission(chapter: course.Chapter, answers: str | dict = "reference") -> nb
         if cell.cell_type != "code" or not utils.is_solution(cell):
             continue
         lines = cell.source.split("\n")
-        for i, indent in reversed(assemble._stub_positions(lines)):
-            fn = assemble._enclosing_function(ast.parse(cell.source), i + 1)
+        for i, indent in reversed(assemble.stub_positions(lines)):
+            fn = assemble.enclosing_function(ast.parse(cell.source), i + 1)
             exercise = fn.name if fn else cell.metadata["nbgrader"]["grade_id"]
             choice = plan.get(exercise, "reference")
             if choice == "untouched":

@@ -165,7 +165,7 @@ class Window:
     that does not answer GRACE seconds later is lost); ``pending``: exercises not graded
     yet in this notebook, which no stand-in may answer for (their own check is still to
     come); ``own``: names the learner defined again for themselves (their own helper with
-    a course function's name, see ``autograde.nbgrader_glue.sanitize.own_definitions``),
+    a course function's name, see ``autograde.execution.plan.own_definitions``),
     which keep the learner's definition, as they do in Jupyter."""
 
     def __init__(self, channel: Channel, budget: float, pending: frozenset = frozenset(),

@@ -65,7 +65,7 @@ class Plan:
     """cell index (as a string) -> the import statements of that course cell that are needed"""
     own: dict = dataclasses.field(default_factory=dict)
     """grade id -> the course names the learner's cells before it define for themselves
-    (``sanitize.own_definitions``): they keep the learner's definition while it is graded"""
+    (``autograde.execution.plan.own_definitions``): they keep the learner's definition while it is graded"""
 
 
 def ending(exc: BaseException, expired: bool, notebook_timeout: float, lost: str | None = None) -> tuple[Status, str]:

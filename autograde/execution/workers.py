@@ -194,7 +194,7 @@ def warm_up(settings: dict) -> int:
     _caller(settings).pool.run(int, seconds=60)  # its process is started now, not at the first stand-in
     for ch in course.chapters():
         importlib.import_module(ch.checks_module)
-    feedback._exporter()
+    feedback.exporter()
     _steps(settings).submit(feedback.warm, seconds=120)  # its process compiles the templates now
     return os.getpid()
 

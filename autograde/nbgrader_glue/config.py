@@ -64,6 +64,6 @@ def apply(c, config_file: str | None = None, db_url: str | None = None, in_kerne
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    from autograde.outputs.feedback import HideHiddenTests  # imported late: nbgrader loads this file first
+    from autograde.nbgrader_glue.preprocessors import HideHiddenTests  # imported late: nbgrader loads this file first
 
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -19,9 +19,8 @@ import re
 
 import nbformat
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograde.authoring.markers import BEGIN_HIDDEN, strip_hidden
+from autograde.authoring.markers import strip_hidden
 from autograde.status import Status
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -44,21 +43,6 @@ _TAG = re.compile(r"<[!/?A-Za-z]")
 MAX_PNG = 2 * 2**20
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
        "img-src data:; font-src data:\">")
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """For nbgrader's own ``generate_feedback`` (the formgrader's button): remove hidden
-    test code and traceback lines from graded notebooks."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        had_hidden = BEGIN_HIDDEN in cell.source
-        cell.source = strip_hidden(cell.source)
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error" and (had_hidden or utils.is_grade(cell)):
-                out["traceback"] = [f"{out.get('ename', 'Error')}: {_ANSI.sub('', str(out.get('evalue', '')))}"]
-        return cell, resources
 
 
 def clean_html(fragment) -> str:
@@ -218,7 +202,7 @@ def summary_cell(result) -> nbformat.NotebookNode:
 _EXPORTER = None
 
 
-def _exporter():
+def exporter():
     """nbgrader's feedback exporter, made once per process (compiling its templates
     costs more than rendering a page), with sanitizing on."""
     global _EXPORTER
@@ -274,13 +258,13 @@ def _exporter():
 
 def warm() -> None:
     """Make this process's exporter now (a worker's page process, ahead of its first page)."""
-    _exporter()
+    exporter()
 
 
 def render(nb_json: str, nbgrader_resources: dict) -> str:
     """The feedback page of a clean feedback notebook (see ``clean_notebook``), given the
     grade information the coordinator read from the gradebook."""
     nb = nbformat.v4.nbjson.reads(nb_json)
-    page, _ = _exporter().from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
+    page, _ = exporter().from_notebook_node(nb, resources={"nbgrader": nbgrader_resources})
     page = re.sub(r"<script\b.*?</script>", "", page, flags=re.S | re.I)  # the template's MathJax loader
     return page.replace("<head>", "<head>\n" + CSP, 1)

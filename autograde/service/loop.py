@@ -56,7 +56,7 @@ class GraderBackend:
         self.dirty = False
 
     def start(self) -> None:
-        from autograde.coordinator import Grader, _Dispatch, run_folder
+        from autograde.coordinator import Dispatch, Grader, run_folder
         from autograde.execution import cluster
         from autograde.saving import gradebook
 
@@ -71,10 +71,10 @@ class GraderBackend:
         g.shared = gradebook.SharedGradebook(g.db_url)
         g.shared.patch()
 
-        class Stream(_Dispatch):
-            def _ready(inner, block: bool) -> bool:  # noqa: N805 - the dispatch's self
+        class Stream(Dispatch):
+            def ready(inner, block: bool) -> bool:  # noqa: N805 - the dispatch's self
                 fresh = inner.client is None
-                ready = super()._ready(block)
+                ready = super().ready(block)
                 if ready and fresh:
                     inner.pending = set()
                 return ready
@@ -106,12 +106,12 @@ class GraderBackend:
                          source=row["filename"])
         try:
             raw = intake_store.store(sub, self.course.root)
-            prepared = self.grader._prepare(sub, raw)
+            prepared = self.grader.prepare(sub, raw)
         except Exception as exc:  # noqa: BLE001 - fail closed: no verdict, no points
             prepared = Result(sub.student, ch, Status.CRASHED, message=f"the submission could not be prepared ({exc})"[:300])
         if isinstance(prepared, Result):
             try:
-                r = self.grader._zero(sub, prepared)
+                r = self.grader.zero(sub, prepared)
             except Exception as exc:  # noqa: BLE001
                 log.error("%s: %s", row["id"], exc)
                 r = prepared
@@ -123,8 +123,8 @@ class GraderBackend:
 
     def poll(self, timeout: float) -> list[tuple[str, dict]]:
         d = self.dispatch
-        if d._ready(block=False):
-            d._flush()
+        if d.ready(block=False):
+            d.flush()
             deadline = time.monotonic() + timeout
             while True:
                 finished = [f for f in d.pending if f.done()]
@@ -140,12 +140,12 @@ class GraderBackend:
                     value = exc
                 if kind == "execute":
                     results: list = []
-                    d._executed(sub, data, value, results)
+                    d.executed(sub, data, value, results)
                     if not any(m[1] is sub for m in d.meta.values()):  # no feedback to come: failed closed
                         self.done.append((self.sids.pop(sub), outcome_of(results[-1], None)))
                         self.dirty = True
                 else:
-                    d._rendered(sub, data, value)
+                    d.rendered(sub, data, value)
                     self.done.append((self.sids.pop(sub), outcome_of(data, value if isinstance(value, str) else None)))
                     self.dirty = True
         elif timeout:

@@ -21,12 +21,12 @@ from autograde.nbgrader_glue.config import CELL_TIMEOUT
 
 def _own(assignment: str, name: str, history: list) -> frozenset:
     """The course names the learner's cells run so far define for themselves (the same
-    rule as ``autograde.nbgrader_glue.sanitize.own_definitions``, on the kernel's input
+    rule as ``autograde.execution.plan.own_definitions``, on the kernel's input
     history): no stand-in replaces them."""
     import nbformat
 
     from autograde import course
-    from autograde.nbgrader_glue.sanitize import own_definitions
+    from autograde.execution.plan import own_definitions
 
     try:
         released = nbformat.read(course.by_assignment(assignment).path, as_version=4)
