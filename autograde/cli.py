@@ -30,6 +30,8 @@ import pathlib
 import sys
 import time
 
+from autograde.settings import GradeSettings
+
 
 def _common(after_command: bool) -> argparse.ArgumentParser:
     """The options every command takes; they work before or after the command (after it,
@@ -59,19 +61,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="instead of SUBMISSIONS: grade every stored original of these chapters again (after the "
                         "hidden checks changed); manual grades are kept; regrade.csv says what moved and why")
     g.add_argument("--out", default=None, help="where to write grades.csv, report.html and feedback/ (default: <course>/export)")
-    g.add_argument("--workers", type=int, default=0, help="parallel workers on this machine (default: one per core)")
-    g.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port) to grade on its workers")
-    g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell, or one exercise's check, may run (default 60)")
-    g.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
-    g.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory of each learner's sandbox (default 2; 0: none)")
-    g.add_argument("--max-output", type=int, default=100_000, help="bytes of output one cell may keep (default 100000)")
+    GradeSettings.add_arguments(g, ["workers", "scheduler", "cell_timeout", "notebook_timeout", "mem_limit",
+                                    "max_output_bytes", "force", "figures"])
     g.add_argument("--due", default=None, help="due date, e.g. '2026-12-01 23:59:00 UTC'; late submissions are reported")
     g.add_argument("--timestamps", default=None,
                    help="CSV of submission times (columns student_id, timestamp, and optionally chapter), "
                         "for a folder of submissions; an LMS zip carries its own")
-    g.add_argument("--force", action="store_true", help="grade again what the journal says is already graded")
-    g.add_argument("--figures", action="store_true",
-                   help="render the notebooks' figures into the feedback (slower; no grade depends on them)")
     sub.add_parser("feedback", parents=[common], help="regenerate the feedback pages of every graded submission")
     m = sub.add_parser("similarity", parents=[common], help="pages of learners whose code is unusually alike")
     m.add_argument("chapters", nargs="*", help="only these chapters (e.g. ch04; default: all graded)")
@@ -91,11 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to bind (default 127.0.0.1: this machine only; put a TLS reverse proxy in front)")
     sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    sv.add_argument("--workers", type=int, default=0, help="parallel grading workers on this machine (default: one per core)")
-    sv.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:port)")
-    sv.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell, or one exercise's check, may run (default 60)")
-    sv.add_argument("--notebook-timeout", type=int, default=600, help="seconds one notebook may run (default 600)")
-    sv.add_argument("--mem-limit", type=float, default=2.0, help="GiB of memory per learner's kernel (default 2; 0: none)")
+    GradeSettings.add_arguments(sv, ["workers", "scheduler", "cell_timeout", "notebook_timeout", "mem_limit"])
     sv.add_argument("--max-queue", type=int, default=5000, help="queued submissions beyond which uploads get 503 (default 5000)")
     t = sub.add_parser("tokens", parents=[common], help="a token per learner of a roster; the service keeps hashes")
     t.add_argument("roster", nargs="?", help="CSV with a student_id column (more columns may follow)")
@@ -141,11 +132,7 @@ def _grade(course_dir, args) -> int:
         from nbgrader.utils import parse_utc
 
         due = parse_utc(args.due)
-    settings = GradeSettings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
-                             notebook_timeout=args.notebook_timeout,
-                             mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None,
-                             max_output_bytes=args.max_output, force=args.force, progress=not args.quiet,
-                             figures=args.figures)
+    settings = GradeSettings.from_arguments(args, progress=not args.quiet)
     started = time.monotonic()
     grader = Grader(course_dir, settings)
     from autograde.intake.collect import IntakeError
@@ -229,9 +216,7 @@ def _serve(course_dir, args) -> int:
         policies.load(course_dir.root, [ch.assignment for ch in course.chapters()])
     except policies.PolicyError as exc:
         sys.exit(f"cannot serve: {exc}")
-    settings = GradeSettings(workers=args.workers, scheduler=args.scheduler, cell_timeout=args.cell_timeout,
-                             notebook_timeout=args.notebook_timeout,
-                             mem_limit=int(args.mem_limit * 2**30) if args.mem_limit else None, progress=False)
+    settings = GradeSettings.from_arguments(args, progress=False)
     svc = app.make_service(course_dir, settings)
     svc.max_queue = args.max_queue
     print(f"serving {course_dir.root} on http://{args.host}:{args.port}/", flush=True)

@@ -50,3 +50,24 @@ def test_the_private_name_rule_can_fail(tmp_path):
     bad.write_text("from autograde.authoring import assemble\nfrom autograde.checks import _records\n"
                    "assemble._stub_positions([])\n")
     assert len(_private_uses(bad)) == 2
+
+
+def test_every_option_is_declared_once_and_the_command_line_takes_its_defaults():
+    import dataclasses
+
+    from autograde.cli import _parser
+    from autograde.execution.runner import RunSettings
+    from autograde.settings import GradeSettings
+
+    for f in dataclasses.fields(GradeSettings):
+        assert f.metadata.get("help"), f"{f.name} has no description"
+    for command in (["grade", "subs"], ["serve"]):
+        given = GradeSettings.from_arguments(_parser().parse_args(command), progress=True)
+        assert given == GradeSettings(), (command, given)
+    parsed = GradeSettings.from_arguments(_parser().parse_args(
+        ["grade", "subs", "--mem-limit", "0", "--cell-timeout", "5", "--max-output", "7", "--force"]))
+    assert (parsed.mem_limit, parsed.cell_timeout, parsed.max_output_bytes, parsed.force) == (None, 5, 7, True)
+    # the worker's own record starts from the same declarations
+    assert dataclasses.asdict(RunSettings()) == {k: getattr(GradeSettings(), k) for k in dataclasses.asdict(RunSettings())}
+    with __import__("pytest").raises(dataclasses.FrozenInstanceError):
+        GradeSettings().workers = 3  # type: ignore[misc]  # one frozen object per run

@@ -28,6 +28,7 @@ from nbgrader import utils
 
 from autograde.boundary.trusted import BoundaryError, BoundaryTimeout, Window
 from autograde.execution.kernel import SandboxKernelManager
+from autograde.settings import GradeSettings
 from autograde.status import Status
 
 log = logging.getLogger("autograde.runner")
@@ -38,18 +39,14 @@ MAX_OUTPUTS_PER_CELL = 500  # outputs kept per cell (the kernel may send million
 
 @dataclasses.dataclass
 class RunSettings:
-    """What a worker needs to run a notebook (sent as plain data to every worker)."""
+    """What a worker needs to run a notebook (sent as plain data to every worker); each
+    default is the one ``autograde.settings.GradeSettings`` declares."""
 
-    cell_timeout: float = 60
-    """seconds one cell, or one grade cell's hidden check, may run"""
-    notebook_timeout: float = 600
-    """seconds the whole notebook may run; its sandbox is killed then"""
-    max_output_bytes: int = 100_000
-    """bytes of output one cell may keep"""
-    figures: bool = False
-    """rasterize figures (and run the figure-only cells the plan skips)"""
-    interrupt_grace: float = 10
-    """seconds a cell has to stop after its interrupt; then its sandbox is stopped"""
+    cell_timeout: float = GradeSettings.default("cell_timeout")
+    notebook_timeout: float = GradeSettings.default("notebook_timeout")
+    max_output_bytes: int = GradeSettings.default("max_output_bytes")
+    figures: bool = GradeSettings.default("figures")
+    interrupt_grace: float = GradeSettings.default("interrupt_grace")
 
 
 @dataclasses.dataclass

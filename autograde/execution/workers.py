@@ -106,9 +106,9 @@ def _pool(settings: dict) -> SandboxPool:
                                                               dir=root if root and os.path.isdir(root) else None))
                 atexit.register(_cleanup)
             limits = Limits(memory=settings.get("memory"),
-                            cpu_seconds=int(settings.get("notebook_timeout", 600)) + 60)
+                            cpu_seconds=int(settings["notebook_timeout"]) + 60)
             factory = SandboxFactory(_STATE["dir"], limits, figures=bool(settings.get("figures")),
-                                     max_output_bytes=int(settings.get("max_output_bytes", 100_000)),
+                                     max_output_bytes=int(settings["max_output_bytes"]),
                                      hidden=list(settings.get("hidden", [])),
                                      run_id=pathlib.Path(settings.get("tmp_root") or "").name)
             _STATE["pool"], _STATE["key"] = SandboxPool(factory), key
