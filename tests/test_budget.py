@@ -160,3 +160,27 @@ def test_honest_markdown_is_still_rendered():
 
     text = "Some *notes* with <b>bold</b> and a fence:\n\n```python\nx = rnn_forward(x, a0, p)\n```"
     assert feedback.markdown_of(text, [feedback.MAX_PAGE_TAGS, feedback.MAX_PAGE_HIGHLIGHT]) == feedback.clean_html(text)
+
+
+def test_checks_that_count_stand_in_calls_work_when_a_process_answers_them():
+    """Stand-ins run in a bounded process on a worker: a check cannot count calls in a
+    closure of its own (it would not even pickle), so the window counts them on the trusted
+    side. The reference's optimize_step passes chapter 8's check that way, and a learner
+    who never clips is still told apart from one who clips after the update."""
+
+    from autograde.authoring import synthetic
+    from autograde.checks import CheckFailed, ch08, run
+    from autograde.course import by_assignment
+    from tests.test_checks import namespace
+
+    caller = BoundedCaller(memory=2**30)
+    try:
+        ch = by_assignment("ch08")
+        with loopback(namespace(synthetic.submission(ch, "reference")), caller=caller) as window:
+            run(ch08, "optimize_step", window.learner("optimize_step"))
+        ns = namespace(synthetic.submission(ch, {"optimize_step": "no_clipping"}))
+        with pytest.raises(CheckFailed) as err, loopback(ns, caller=caller) as window:
+            run(ch08, "optimize_step", window.learner("optimize_step"))
+        assert err.value.mistake == "no_clipping", err.value
+    finally:
+        caller.close()

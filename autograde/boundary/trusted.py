@@ -175,6 +175,9 @@ class Window:
         """where stand-ins run (``autograde.execution.budget.BoundedCaller``: a process under a
         time and memory budget); None: in this thread, for unit tests"""
         self._stand_ins: set[str] = set()
+        self.stand_in_calls: list[str] = []
+        """the names of the stand-ins the learner's code called, in order (recorded here, on
+        the trusted side, whatever process answers them): a check may count them"""
         self.deadline = time.monotonic() + budget
         self.budget = budget
         self.pending = pending
@@ -283,6 +286,7 @@ class Window:
                 raise wire.WireError("bad call-back arguments")
             name = msg.get("target")
             if name in self._stand_ins:
+                self.stand_in_calls.append(name)
                 check_stand_in_arguments(name, args, kwargs)
                 bounded = self.caller or _IN_THREAD
                 seconds = max(self.deadline - time.monotonic(), 2 * GRACE)
@@ -365,15 +369,16 @@ class RemoteFunction:
 
 # ---------------------------------------------------------------- without a sandbox
 @contextlib.contextmanager
-def loopback(namespace: dict, budget: float = 60.0):
+def loopback(namespace: dict, budget: float = 60.0, caller=None):
     """A window onto ``namespace`` served by the harness in a thread of this process,
     over a real socket pair and the real protocol: the hidden checks' unit tests use it.
-    (Not a sandbox: the functions in ``namespace`` are the test's own.)"""
+    (Not a sandbox: the functions in ``namespace`` are the test's own.) ``caller``: where
+    stand-ins run, as on a worker (default: in the reader thread)."""
     from autograde.boundary import harness
 
     ours, theirs = socket.socketpair()
     channel = Channel(ours)
-    window = Window(channel, budget)
+    window = Window(channel, budget, caller=caller)
     server = threading.Thread(target=harness.serve, args=(namespace, theirs), daemon=True)
     server.start()
     try:
