@@ -338,8 +338,36 @@ def main() -> None:
                     "--IPKernelApp.quiet=True"])
     if settings.get("max_output_bytes"):
         _cap_output(app, int(settings["max_output_bytes"]))
+    _no_shell(app.shell)
     app.start()
     os._exit(0)
+
+
+NO_SHELL = "(not run while grading: the grader starts no process) !{}"
+
+
+def _no_shell(shell) -> None:
+    """Shell escapes (``!cmd``, ``x = !cmd``, ``%sx``) say they were not run instead of
+    failing: the sandbox starts no process (its system-call filter forbids fork), and an
+    honest notebook that lists a folder or echoes a line must not end in an error."""
+    def expand(cmd: str) -> str:
+        try:
+            return shell.var_expand(cmd, depth=2)  # the names of the cell, as IPython expands them
+        except Exception:  # noqa: BLE001
+            return cmd
+
+    def system(cmd, *args, **kwargs):
+        print(NO_SHELL.format(expand(cmd)))
+        shell.user_ns["_exit_code"] = 0
+
+    def getoutput(cmd, *args, **kwargs):
+        print(NO_SHELL.format(expand(cmd)))
+        from IPython.utils.text import SList
+
+        return SList()
+
+    shell.system = shell.system_raw = shell.system_piped = system
+    shell.getoutput = getoutput
 
 
 if __name__ == "__main__":
