@@ -3,8 +3,8 @@ class, and none of them stops or changes the grading of the others."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
