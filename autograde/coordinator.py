@@ -131,6 +131,9 @@ def run_folder():
     finally:
         guard.kill()
         guard.wait()
+        from autograde.execution.guard import kill_left_over
+
+        kill_left_over(folder)  # a sandbox whose worker died abruptly: no process outlives the run
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -220,3 +220,24 @@ def test_the_local_cluster_talks_only_to_its_own():
         assert client.submit(sum, [1, 2]).result() == 3  # and its own client still works
     finally:
         stop(client, cluster)
+
+
+def test_processes_naming_the_run_folder_are_killed_at_its_end(tmp_path):
+    """A sandbox whose worker died abruptly is reparented to init; the run's end (or its
+    guard, when the coordinator was killed) kills every process that names the run folder,
+    and nothing else."""
+    from autograde.execution.guard import kill_left_over
+
+    folder = tmp_path / "autograde-run-1-x"
+    folder.mkdir()
+    code = "import time; time.sleep(120)"
+    ours = subprocess.Popen([sys.executable, "-c", code, str(folder / "sandbox-files" / "empty-file")])
+    other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "autograde-run-1-xy" / "f")])
+    try:
+        time.sleep(0.3)
+        assert kill_left_over(str(folder)) == [ours.pid]
+        assert ours.wait(timeout=10) == -9 and other.poll() is None
+    finally:
+        for p in (ours, other):
+            p.kill()
+            p.wait()

@@ -3,8 +3,9 @@ when the coordinator that made it dies without removing it (``kill -9``).
 
     python -m autograde.execution.guard PID FOLDER
 
-It waits for process PID to end (a pidfd, no polling) and then removes FOLDER; a
-coordinator that ends normally removes the folder itself and stops its guard first.
+It waits for process PID to end (a pidfd, no polling), then kills every process left
+that names FOLDER (the run's sandboxes) and removes FOLDER; a coordinator that ends
+normally does both itself and stops its guard first.
 """
 from __future__ import annotations
 
@@ -15,6 +16,26 @@ import signal
 import sys
 
 
+def kill_left_over(folder: str) -> list[int]:
+    """SIGKILL every process whose command line names ``folder`` (the run's sandboxes: their
+    outer bubblewrap binds files of the run folder; killing it ends everything inside), but
+    this one; the pids signalled. A sandbox whose worker died abruptly is reparented to
+    init and would otherwise outlive the run."""
+    mark, killed = os.fsencode(str(folder).rstrip("/") + "/"), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if mark not in f.read():
+                    continue
+            os.kill(int(entry), signal.SIGKILL)
+            killed.append(int(entry))
+        except (OSError, ValueError):  # gone already, or not ours to read or signal
+            continue
+    return killed
+
+
 def main(pid: int, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the instructor's terminal is for the coordinator
     try:
@@ -23,6 +44,7 @@ def main(pid: int, folder: str) -> None:
         fd = None
     if fd is not None:
         select.select([fd], [], [])
+    kill_left_over(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 
