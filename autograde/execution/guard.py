@@ -14,6 +14,7 @@ import select
 import shutil
 import signal
 import sys
+import time
 
 
 def kill_left_over(folder: str) -> list[int]:
@@ -44,6 +45,9 @@ def main(pid: int, folder: str) -> None:
         fd = None
     if fd is not None:
         select.select([fd], [], [])
+    for _ in range(20):  # workers notice within a quarter second; one may be starting a sandbox
+        kill_left_over(folder)
+        time.sleep(0.25)
     kill_left_over(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
