@@ -2,7 +2,7 @@
 #   make book   build the student edition of the book into _build/html
 #   make test   install what the tests need (Python packages, and Debian packages through
 #               tools/system-packages.sh), then run every test
-#   make check  the fast tier for every change (< 3 min): ruff, then every test not marked slow
+#   make check  the fast tier for every change (< 3 min): ruff, the import contracts, then every test not marked slow
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
