@@ -24,6 +24,7 @@ from autograde.checks import (
     expect_array,
     expect_float,
     fail,
+    fail_with,
     isolate,
     quiet_numpy,
 )
@@ -458,12 +459,9 @@ def check_optimize_step(optimize_step):
         if not _params_close(new_p, e_p):
             failing.append(where)
     if failing:
-        found, names = decide(observed, STEP_MISTAKES, _params_close)
-        message = f"new_parameters {failing[0]} are wrong ({len(failing)} of {len(observed)} cases)."
-        if found is not None:
-            fail(message, looks_like=found.explanation, mistake=found.name)
-        raise CheckFailed(f"{message} Subtract learning_rate times each gradient clipped by "
-                          "clip_by_global_norm(gradients, max_norm).", candidates=names if len(names) > 1 else ())
+        fail_with(f"new_parameters {failing[0]} are wrong ({len(failing)} of {len(observed)} cases).", observed,
+                  STEP_MISTAKES, "Subtract learning_rate times each gradient clipped by "
+                  "clip_by_global_norm(gradients, max_norm).", _params_close)
 
 
 # ---------------------------------------------------------------- train
@@ -570,12 +568,9 @@ def check_train(train):
         if not (close(losses, e_losses) and _params_close(new_p, e_p)):
             failing.append(f"(names {names})")
     if failing:
-        found, candidates = decide(observed, TRAIN_MISTAKES, _train_same)
-        message = f"the losses or the final parameters {failing[0]} are wrong ({len(failing)} of 3 cases)."
-        if found is not None:
-            fail(message, looks_like=found.explanation, mistake=found.name)
-        raise CheckFailed(f"{message} One optimize_step per name, in the order given, each from a<0> = 0 and "
-                          "the parameters of the step before.", candidates=candidates if len(candidates) > 1 else ())
+        fail_with(f"the losses or the final parameters {failing[0]} are wrong ({len(failing)} of 3 cases).",
+                  observed, TRAIN_MISTAKES, "One optimize_step per name, in the order given, each from a<0> = 0 "
+                  "and the parameters of the step before.", _train_same)
 
 
 # ---------------------------------------------------------------- sample
