@@ -118,7 +118,7 @@ def _grade(course_dir, args) -> int:
     starting = start_in_background(args.workers, args.scheduler, GradeSettings.worker_memory)
     from autograde.coordinator import Grader
     from autograde.execution.syscalls import MEMORY_MECHANISM
-    from autograde.outputs.report import summary_table, write_report
+    from autograde.outputs.report import summary_table
     from autograde.status import Status
 
     try:  # a broken policies.toml stops the run before any grading, not after
@@ -149,17 +149,13 @@ def _grade(course_dir, args) -> int:
     print(summary_table(results))
     print(f"{len(results)} submissions in {time.monotonic() - started:.1f} s ("
           + ", ".join(f"{k} {v:.1f} s" for k, v in grader.timing.items()) + ")")
-    print(f"grades:   {out / 'grades.csv'}")
-    print(f"intake:   {out / 'intake.csv'}")
+    print(f"grades:   {grader.outputs['grades']}")
+    print(f"intake:   {grader.outputs['intake']}")
     if moved is not None:
-        from autograde.outputs import export
-
-        print(f"regrade:  {len(moved)} exercise scores changed: {export.write_regrade(moved, out)}")
+        print(f"regrade:  {len(moved)} exercise scores changed: {grader.outputs['regrade']}")
         for m in moved[:20]:
             print(f"  {m['student']} {m['chapter']} {m['exercise']}: {m['old']} -> {m['new']}")
-    similar = _similarity(course_dir, out, sorted({r.chapter.assignment for r in results if r.chapter}))
-    report = write_report(results, out / "report.html", grader.intake, similar, grader.late_changes, moved)
-    print(f"report:   {report}")
+    print(f"report:   {grader.outputs['report']}")
     print(f"feedback: {out / 'feedback'}")
     print(f"sandbox memory: {MEMORY_MECHANISM}, {args.mem_limit:g} GiB" if args.mem_limit
           else f"sandbox memory: no limit (--mem-limit 0); {MEMORY_MECHANISM}")
@@ -169,39 +165,22 @@ def _grade(course_dir, args) -> int:
     return 0
 
 
-def _similarity(course_dir, out, chapters, threshold=None, min_tokens=None) -> dict:
-    """The similarity pages of ``chapters``; chapter -> (page, pairs). Never stops a run: a
-    failure is a warning."""
-    from autograde.outputs import similarity
-
-    try:
-        return similarity.course_report(course_dir, out, chapters,
-                                        similarity.THRESHOLD if threshold is None else threshold,
-                                        similarity.MIN_TOKENS if min_tokens is None else min_tokens)
-    except Exception as exc:  # noqa: BLE001 - the grades are written; the pages are extra
-        logging.getLogger("autograde").warning("the similarity pages could not be made: %s", exc)
-        return {}
-
-
 def _late(course_dir, args) -> int:
     from autograde import policies
     from autograde.coordinator import Grader
-    from autograde.outputs import export
-    from autograde.outputs.report import write_report
 
     grader = Grader(course_dir)
-    results = grader.results_from_records()
     try:
-        moved = grader.apply_policies(results)
+        results = grader.late(args.out)
     except policies.PolicyError as exc:
         sys.exit(f"cannot apply the late rules: {exc}")
-    out = pathlib.Path(args.out or course_dir.root / "export")
+    moved = grader.late_changes
     late = [r for r in results if r.late]
     print(f"{len(results)} graded submissions, {len(late)} late, {len(moved)} final scores changed")
     for m in moved:
         print(f"  {m.student} {m.assignment}: {m.old:g} -> {m.new:g} ({m.now or 'on time'}; was: {m.was or 'on time'})")
-    print(f"grades:   {export.write_grades(results, out, course_dir.feedback_file)}")
-    print(f"report:   {write_report(results, out / 'report.html', (), _similarity(course_dir, out, None), moved)}")
+    print(f"grades:   {grader.outputs['grades']}")
+    print(f"report:   {grader.outputs['report']}")
     return 0
 
 
@@ -264,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "late":
         return _late(c, args)
     elif args.command == "similarity":
+        from autograde.coordinator import Grader
+
         out = pathlib.Path(args.out or c.root / "export")
-        pages = _similarity(c, out, args.chapters or None, args.threshold, args.min_tokens)
+        pages = Grader(c).similar_code(out, args.chapters or None, args.threshold, args.min_tokens)
         for assignment, (page, pairs) in pages.items():
             print(f"{assignment}: {len(pairs)} pairs flagged: {page}")
         if not pages:

@@ -1,34 +1,25 @@
 """Grading a class: one coordinator, parallel sandboxed workers, one gradebook writer.
 
-    intake    (coordinator: find the submissions, hash each original and copy it
-               read-only into the course, tell notebooks from other files; all before
-               any learner code runs)
-    prepare   (coordinator: nbgrader's sanitize steps against the gradebook, hidden
-               test regions cut out; the plan of what to grade in a bounded process,
-               autograde.execution.budget, with every cell run if it is over budget)
-    execute   (workers: each notebook in a fresh bubblewrap sandbox; the hidden checks
-               run in the worker and call the learner's functions across the boundary;
-               see autograde.execution and autograde.boundary)
-    save      (coordinator, the only writer: the trusted verdicts into the gradebook with
-               nbgrader's SaveAutoGrades, then a journal line with the scores it saved)
-    feedback  (workers render each page from a clean copy; the coordinator writes it)
-    export    (the late rules of policies.toml, grades.csv; the CLI adds report.html and
-               the similar-code pages)
+A run (``Grader``) is: intake (find the submissions and account for every file of the
+input, ``autograde.intake``), the chapters released, then the per-submission pipeline
+(``autograde.pipeline.STEPS``: store, known, prepare, plan, execute on a worker, save,
+render on a worker, record), run for every submission by ``Pipeline``, and last every
+output of the run, written here: the late rules of policies.toml, grades.csv,
+intake.csv, regrade.csv, the similar-code pages and report.html.
 
 Every step of a submission has a time and memory budget (``GradeSettings``): intake
 has its size limit, the plan a bounded process, execution the sandbox's limits and
 timeouts, stand-ins a bounded process, the feedback's Markdown and highlighting budgets
 of their own (``autograde.outputs.feedback``) and the page a bounded process on the
-worker. One submission never stops the others: whatever goes wrong while preparing, saving or
-rendering one submission marks that submission (with no points where there is no
-verdict) and the run goes on. The journal makes a run restartable.
+worker. One submission never stops the others: whatever goes wrong in any step of one
+submission marks that submission (with no points where there is no verdict) and the run
+goes on. The journal makes a run restartable.
 """
 from __future__ import annotations
 
 import collections
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import pathlib
@@ -40,21 +31,17 @@ import time
 import warnings
 
 import nbformat
-from nbgrader import utils
 
-from autograde import course
+from autograde import course, pipeline
 from autograde.execution import cluster, workers
-from autograde.execution import plan as plan_mod
-from autograde.execution.budget import BoundedPool, OverBudget, stop_forkserver
-from autograde.intake import collect, store, validate
-from autograde.nbgrader_glue import sanitize
+from autograde.intake import collect, store
 from autograde.nbgrader_glue.coursedir import Course
-from autograde.outputs import export, feedback
-from autograde.records import Result, Submission
-from autograde.saving import gradebook, penalties
+from autograde.outputs import export, feedback, report, similarity
+from autograde.pipeline import context, known, save
+from autograde.records import Refused, Result, Submission
+from autograde.saving import penalties
 from autograde.saving.journal import Journal
 from autograde.settings import GradeSettings
-from autograde.status import Status
 
 log = logging.getLogger("autograde")
 # nbgrader's add_submission touches a relationship before the new row is in the session;
@@ -94,25 +81,6 @@ class Progress:
             print(self.line(label), file=self.stream, flush=True)
 
 
-def run_warnings(executed, mem_limit: int | None) -> list[str]:
-    """What the executed notebook shows went wrong without stopping it: memory exhausted.
-    (Output past a cell's bound is cut, and the cell says so in the feedback, but that is
-    no warning: no grade reads an output, and honest work may print a lot, a training
-    loop's losses say.)"""
-    code = [c for c in executed.cells if c.cell_type == "code"]
-    out = []
-    if any(o.get("ename") == "MemoryError" for c in code for o in c.get("outputs", [])):
-        out.append(f"the notebook ran out of memory (limit {(mem_limit or 0) / 2**30:g} GiB)")
-    return out
-
-
-def final_status(run_status: str, warnings: list[str]) -> Status:
-    """The submission's status: the run's, and a clean run with something repaired, cut or
-    ignored is graded with warnings (a stopped or crashed run keeps its own status)."""
-    status = Status(run_status)
-    return Status.WARNINGS if status == Status.GRADED and warnings else status
-
-
 @contextlib.contextmanager
 def run_folder():
     """A temporary folder for one run, removed at its end, or by its guard process if the
@@ -138,20 +106,21 @@ def run_folder():
 
 
 class Grader:
+    """One course's grading runs: intake, the pipeline for every submission, and every
+    output of the run (grades.csv, intake.csv, the report, the similar-code pages,
+    regrade.csv). The only writer of the gradebook."""
+
     def __init__(self, c: Course, settings: GradeSettings | None = None):
         self.course = c
         self.settings = settings or GradeSettings()
         self.journal = Journal(c.root / "autograde-journal.jsonl")
-        self.config = c.config()
-        self.db_url = c.gradebook_url
         self.timing: collections.Counter = collections.Counter()
-        self._released: dict = {}
-        # the coordinator's one heavy step of its own, the run plan, runs in a bounded process
-        self.steps = BoundedPool(1, self.settings.step_memory, preload=("autograde.execution.plan",))
         self.intake: list = []
         """every file of the last run's input and what intake did with it (``IntakeRow``)"""
         self.late_changes: list = []
         """final scores the late rules moved in the last ``apply_policies`` (``policies.Change``)"""
+        self.outputs: dict[str, pathlib.Path] = {}
+        """what the last run wrote: grades, intake, report, regrade -> its path"""
 
     # ------------------------------------------------------------ the run
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
@@ -163,54 +132,48 @@ class Grader:
         """Grade every learner's stored original of ``assignments`` (chNN) again, after the
         hidden checks changed; manual grades are kept. The results, and a row for every
         exercise whose score moved: student, chapter, exercise, old, new, the hidden
-        check's word before and after."""
+        check's word before and after (also written to regrade.csv)."""
         before = {(r.student, r.chapter.assignment): r for r in self.results_from_records()
                   if r.chapter.assignment in assignments}
         entries = self.journal.entries()
         self.settings = dataclasses.replace(self.settings, force=True)
-        results = self._run(lambda folder: store.stored(self.course.root, assignments, entries),
-                            self.course.root / "submitted", out, None, starting)
-        return results, regrade_changes(before, results)
+        changes: list[dict] = []
 
-    def _run(self, find, source, out, due, starting) -> list[Result]:
+        def moved(results):
+            changes.extend(regrade_changes(before, results))
+            return changes
+
+        results = self._run(lambda folder: store.stored(self.course.root, assignments, entries),
+                            self.course.root / "submitted", out, None, starting, moved)
+        return results, changes
+
+    def _run(self, find, source, out, due, starting, moved=None) -> list[Result]:
         out = pathlib.Path(out or self.course.root / "export")
-        self.starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
-                                                                self.settings.worker_memory)
-        handed = False
-        try:
-            with run_folder() as folder:
-                found = find(folder)
-                subs, results, self.intake = found.submissions, found.problems, found.rows
-                for p in results:
-                    log.warning("%s: %s", p.student, p.message)
-                raw = self._intake(subs, results)
-                todo = self._todo([s for s in subs if s in raw], due, results)
-                if todo:
-                    handed = True  # _grade_all stops the cluster
-                    self._grade_all(todo, raw, results, out, folder, pathlib.Path(source).resolve())
-        finally:
-            if not handed:
-                with contextlib.suppress(Exception):
-                    cluster.stop(*self.starting.result())
+        starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
+                                                           self.settings.worker_memory)
+        results: list[Result] = []
+        with contextlib.ExitStack() as stack:
+            stack.callback(_stop_quietly, starting)  # (the pipeline stops it first, once it has it)
+            folder = stack.enter_context(run_folder())
+            found = find(folder)
+            results, self.intake = list(found.problems), found.rows
+            for p in results:
+                log.warning("%s: %s", p.student, p.message)
+            if found.submissions:
+                self.setup(found.submissions, due)
+                hidden = [str(self.course.root), str(out), str(folder), str(pathlib.Path(source).resolve())]
+                progress = Progress(len(found.submissions), self.settings.progress)
+                with self.pipeline(hidden, str(folder), starting) as run:
+                    run.feed(found.submissions)
+                    results += run.drain(progress)
         t0 = time.monotonic()
-        self.late_changes = self.apply_policies(results)
-        self.export(out, results)
-        export.write_intake(self.intake, out)
-        self.timing["export"] += time.monotonic() - t0
+        self.write_outputs(out, results, moved(results) if moved else None)
+        self.timing["outputs"] += time.monotonic() - t0
         return results
 
-    def _intake(self, subs: list[Submission], results: list[Result]) -> dict:
-        """Hash and copy every original read-only, before any learner code runs."""
-        raw = {}
-        for sub in subs:
-            try:
-                raw[sub] = store.store(sub, self.course.root)
-            except OSError as exc:
-                results.append(Result(sub.student, sub.chapter, Status.UNREADABLE, lms_id=sub.lms_id, name=sub.name,
-                                      message=f"the file cannot be read: {exc}"[:300]))
-        return raw
-
-    def _todo(self, subs: list[Submission], due, results: list[Result]) -> list[Submission]:
+    def setup(self, subs: list[Submission], due=None) -> None:
+        """What the run needs before its first submission: every chapter it grades
+        released, and the due date, if one is given, in the gradebook."""
         chapters = sorted({s.chapter for s in subs}, key=lambda ch: ch.number)
         missing = [ch for ch in chapters if not self.course.released(ch)]
         if missing:
@@ -219,162 +182,81 @@ class Grader:
             with self.course.gradebook() as gb:
                 for ch in chapters:
                     gb.update_or_create_assignment(ch.assignment, duedate=due)
-        done = {} if self.settings.force else self.journal.entries()
-        todo = []
-        with self.course.gradebook() as gb:
-            for sub in subs:
-                entry = done.get((sub.student, sub.chapter.assignment))
-                if entry and entry.get("sha256") == sub.sha256 and entry.get("done"):
-                    results.append(self._from_journal(sub.student, sub.chapter, entry, gb))
-                else:
-                    todo.append(sub)
-        if len(todo) < len(subs):
-            log.info("%d submissions already graded (journal), %d to grade", len(subs) - len(todo), len(todo))
-        return todo
 
-    def _grade_all(self, todo, raw, results, out, folder, source) -> None:
-        hidden = [str(self.course.root), str(out), str(folder), str(source)]
-        worker_settings = self.settings.worker_settings(hidden, str(folder))
-        progress = Progress(len(todo), self.settings.progress)
-        self.steps.submit(int, seconds=60)  # its process starts while the first submissions are read
-        self.shared = gradebook.SharedGradebook(self.db_url)
-        self.shared.patch()
-        dispatch = Dispatch(self, self.starting, worker_settings)
-        try:
-            for sub in todo:
+    @contextlib.contextmanager
+    def pipeline(self, hidden: list[str], tmp_root: str, starting):
+        """The per-submission pipeline of a run (or of the service's life): its context
+        opened, the cluster taken from ``starting``, all closed at the end."""
+        with context.opened(self.course, self.settings, self.journal, hidden, tmp_root) as ctx:
+            run = Pipeline(ctx, starting, self.timing)
+            try:
+                yield run
+            finally:
                 t0 = time.monotonic()
-                prepared = self.prepare(sub, raw.pop(sub))
-                self.timing["prepare"] += time.monotonic() - t0
-                if isinstance(prepared, Result):
-                    results.append(self.zero(sub, prepared))
-                    progress.step(sub.student)
-                else:
-                    dispatch.submit(sub, *prepared)
-            dispatch.collect(results, progress)
-        finally:
-            t0 = time.monotonic()
-            self.steps.close()  # (made again if this Grader grades again)
-            stop_forkserver()
-            self.shared.close()
-            dispatch.close()
-            self.timing["stop workers"] += time.monotonic() - t0
+                run.close()
+                self.timing["stop workers"] += time.monotonic() - t0
 
-    # ------------------------------------------------------------ prepare
-    def prepare(self, sub: Submission, raw: bytes):
-        """(sanitized notebook, plan, resources, warnings), or a Result for what cannot be graded."""
-        ch = sub.chapter
+    # ------------------------------------------------------------ outputs
+    def write_outputs(self, out: pathlib.Path, results: list[Result], moved: list[dict] | None = None) -> dict:
+        """Every output of a run, in ``out``: grades.csv after the late rules, intake.csv,
+        regrade.csv (a regrade), the similar-code pages and report.html."""
+        self.late_changes = self.apply_policies(results)
+        self.outputs = {"grades": self.export(out, results), "intake": export.write_intake(self.intake, out)}
+        if moved is not None:
+            self.outputs["regrade"] = export.write_regrade(moved, out)
+        self.outputs["report"] = self.write_report(out, results, moved)
+        return self.outputs
+
+    def write_report(self, out: pathlib.Path, results: list[Result], moved=None, chapters=()) -> pathlib.Path:
+        """report.html, with the similar-code pages of the chapters graded (or of
+        ``chapters``; None: every chapter)."""
+        chapters = sorted({r.chapter.assignment for r in results if r.chapter}) if chapters == () else chapters
+        similar = self.similar_code(out, chapters)
+        return report.write_report(results, out / "report.html", self.intake, similar, self.late_changes, moved)
+
+    def similar_code(self, out: pathlib.Path, chapters, threshold=None, min_tokens=None) -> dict:
+        """The similar-code pages of ``chapters`` (None: all) in ``out``; chapter -> (page,
+        pairs). They never stop a run: a failure is a warning."""
         try:
-            nb = validate.read(raw)
-        except validate.Unreadable as exc:
-            return Result(sub.student, ch, Status.UNREADABLE, message=str(exc))
-        try:
-            with self.shared as gb:
-                gb.update_or_create_student(sub.student)
-                stamp = _utc(sub.timestamp)
-                gb.update_or_create_submission(ch.assignment, sub.student, **({"timestamp": stamp} if stamp else {}))
-            resources = {"nbgrader": {"notebook": ch.notebook, "assignment": ch.assignment, "student": sub.student,
-                                      "db_url": self.db_url}, "metadata": {"path": str(sub.copy.parent)}}
-            nb, warnings = sanitize.sanitize(nb, resources, self.config, self._release_of(ch))
-            sanitize.strip_hidden_tests(nb)
-        except Exception as exc:  # noqa: BLE001 - nbgrader refuses the notebook's structure
-            return Result(sub.student, ch, Status.UNREADABLE,
-                          message=f"the notebook's structure cannot be graded ({type(exc).__name__}: {exc})"[:300])
-        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in self._release_of(ch).cells if utils.is_grade(c)]
-        try:
-            skip, rewrite = self.steps.run(plan_mod.plan_run, nb, ch, self.course.released_path(ch),
-                                           seconds=self.settings.prepare_seconds, what="planning the run")
-        except OverBudget as exc:  # the plan only saves time: without it, every cell runs
-            skip, rewrite = [], {}
-            warnings = warnings + [f"{exc}; every cell was run"]
-        own = plan_mod.own_before_each_test(nb, self._release_of(ch))
-        plan = {"assignment": ch.assignment, "grade_ids": grade_ids, "skip": skip,
-                "rewrite": {str(i): src for i, src in rewrite.items()}, "own": own}
-        return nb, plan, resources, list(sub.warnings) + warnings
+            return similarity.course_report(self.course, out, chapters,
+                                            similarity.THRESHOLD if threshold is None else threshold,
+                                            similarity.MIN_TOKENS if min_tokens is None else min_tokens)
+        except Exception as exc:  # noqa: BLE001 - the grades are written; the pages are extra
+            log.warning("the similarity pages could not be made: %s", exc)
+            return {}
 
-    def _release_of(self, ch: course.Chapter):
-        if ch.assignment not in self._released:
-            self._released[ch.assignment] = nbformat.read(self.course.released_path(ch), as_version=4)
-        return self._released[ch.assignment]
-
-    # ------------------------------------------------------------ save
-    def save(self, sub: Submission, nb, resources: dict, warnings: list[str], value: dict):
-        """The trusted verdicts of one run into the gradebook; the Result and the feedback
-        job (notebook JSON, nbgrader resources) for it."""
-        plog = logging.getLogger(f"autograde.save.{sub.student}")
-        gradebook.save(self.config, nb, resources, value["verdicts"], list(value["verdicts"]), plog)
-        executed = nbformat.from_dict(json.loads(value["nb"]))
-        warnings = warnings + list(value.get("warnings", [])) + run_warnings(executed, self.settings.mem_limit)
-        status = final_status(value["status"], warnings)
-        with self.shared as gb:
-            r = self.course.result(sub.student, sub.chapter, gb)
-            r.seconds_late = float(gb.find_submission(sub.chapter.assignment, sub.student).total_seconds_late or 0)
-        r.status, r.message, r.worker = status, value["message"] or "; ".join(dict.fromkeys(warnings)), value["worker"]
-        r.verdicts = {g.removeprefix("test_"): v for g, v in value["verdicts"].items()}
-        r.diagnoses = [f"{name}: {v['diagnosis']}"[:300] for name, v in r.verdicts.items() if v.get("diagnosis")]
-        clean = feedback.clean_notebook(nb, executed, self._released_markdown(sub.chapter))
-        path = self.course.root / "autograded" / sub.student / sub.chapter.assignment / sub.chapter.path.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(gradebook.dumps(clean))
-        return r, self._feedback_job(sub.student, sub.chapter, clean, r)
-
-    def _released_markdown(self, ch: course.Chapter) -> frozenset:
-        return frozenset(c.source for c in self._release_of(ch).cells if c.cell_type == "markdown")
-
-    def _feedback_job(self, student: str, ch: course.Chapter, clean, r: Result) -> tuple[str, dict]:
-        from nbgrader.preprocessors import GetGrades
-
-        res = {"nbgrader": {"notebook": ch.notebook, "assignment": ch.assignment, "student": student,
-                            "db_url": self.db_url}}
-        nb, res = GetGrades(config=self.config).preprocess(nbformat.from_dict(clean), res)
-        nb.cells.insert(0, feedback.summary_cell(r))
-        return gradebook.dumps(nb), res["nbgrader"]
-
-    def zero(self, sub: Submission, r: Result) -> Result:
-        """No verdict at all: every grade 0 in the gradebook, and a journal line."""
-        with self.shared as gb:
-            gradebook.save_zeros(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
-            full = self.course.result(sub.student, sub.chapter, gb)
-        r.max_score, r.exercises, r.points = full.max_score, full.exercises, full.points
-        self.record(sub, r)
-        return r
-
-    def record(self, sub: Submission, r: Result) -> None:
-        r.lms_id, r.name = sub.lms_id, sub.name
-        with self.shared as gb:
-            scores = gradebook.scores_of(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
-        self.journal.record({"student": sub.student, "assignment": sub.chapter.assignment, "sha256": sub.sha256,
-                             "status": r.status.value, "message": r.message, "seconds_late": r.seconds_late,
-                             "diagnoses": r.diagnoses, "verdicts": r.verdicts, "scores": scores,
-                             "worker": r.worker, "lms_id": sub.lms_id, "name": sub.name, "timestamp": sub.timestamp,
-                             "done": True})
+    def late(self, out=None) -> list[Result]:
+        """The late rules applied again to every graded submission (no notebook runs);
+        grades.csv and the report rewritten. ``late_changes``: whose final score moved."""
+        out = pathlib.Path(out or self.course.root / "export")
+        results = self.results_from_records()
+        self.late_changes = self.apply_policies(results)
+        self.outputs = {"grades": self.export(out, results),
+                        "report": self.write_report(out, results, chapters=None)}
+        return results
 
     # ------------------------------------------------------------ after grading
-    def _from_journal(self, student: str, ch: course.Chapter, entry: dict, gb) -> Result:
-        r = self.course.result(student, ch, gb)  # scores from the gradebook (manual grades too)
-        r.status, r.message = Status(entry["status"]), entry.get("message", "")
-        r.seconds_late = entry.get("seconds_late", 0.0)
-        r.diagnoses, r.verdicts = entry.get("diagnoses", []), entry.get("verdicts", {})
-        r.lms_id, r.name = entry.get("lms_id", ""), entry.get("name", "")
-        return r
-
     def results_from_records(self) -> list[Result]:
         """Every submission in the journal, with its scores as the gradebook has them now."""
         results = []
         with self.course.gradebook() as gb:
             for (student, assignment), entry in sorted(self.journal.entries().items()):
                 try:
-                    results.append(self._from_journal(student, course.by_assignment(assignment), entry, gb))
+                    results.append(known.from_journal(self.course, student, course.by_assignment(assignment),
+                                                      entry, gb))
                 except Exception:  # noqa: BLE001 - a chapter or submission since removed
                     continue
         return results
 
     def regenerate_feedback(self) -> list[pathlib.Path]:
         written = []
+        config = self.course.config()
         for r in self.results_from_records():
             path = self.course.root / "autograded" / r.student / r.chapter.assignment / r.chapter.path.name
             if not path.exists():
                 continue
-            nb_json, res = self._feedback_job(r.student, r.chapter, nbformat.read(path, as_version=4), r)
+            nb_json, res = save.page_job(config, self.course.gradebook_url, r.student, r.chapter,
+                                         nbformat.read(path, as_version=4), r)
             page = self.course.feedback_file(r.student, r.chapter)
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(feedback.render(nb_json, res))
@@ -404,97 +286,148 @@ class Grader:
         return export.write_grades(results, out, self.course.feedback_file)
 
 
-class Dispatch:
-    """The coordinator's side of the workers: submits notebooks as soon as the cluster
-    is up, and turns every completed task into saved grades, a feedback page and a
-    journal line; a failure of one submission is that submission's alone."""
+class Pipeline:
+    """Runs ``autograde.pipeline.STEPS`` for every submission fed to it: the coordinator's
+    steps here, in order, the workers' on the dask cluster as soon as it is up (a
+    submission waits for it only when its walk reaches a worker step). A step's failure
+    is its submission's alone (``Step.recover``, or ``FAIL``: no points, marked). Used by
+    a batch run (``feed`` everything, then ``drain``) and by the service (``feed`` each
+    upload, ``poll``)."""
 
-    def __init__(self, grader: Grader, starting, worker_settings: dict):
-        self.g, self.starting, self.settings = grader, starting, worker_settings
+    def __init__(self, ctx, starting, timing: collections.Counter | None = None, steps=pipeline.STEPS,
+                 fail=pipeline.FAIL):
+        self.ctx, self.starting, self.steps, self.fail = ctx, starting, steps, fail
+        self.timing = timing if timing is not None else collections.Counter()
         self.client = self.cluster = None
-        self.waiting: list = []
-        self.meta: dict = {}
-        self.pending = None
+        self.waiting: list[tuple] = []
+        """(record, index of its worker step) until the cluster is up"""
+        self.pending: dict = {}
+        """future -> (the record sent, its step's index)"""
+        self.finished: list[Result] = []
 
-    def ready(self, block: bool) -> bool:
+    # ------------------------------------------------------------ feeding
+    def feed(self, subs: list[Submission]) -> None:
+        """Start the walks of ``subs``: the up-front steps for all of them first."""
+        walks = [(sub, sub, 0) for sub in subs]
+        while walks and self.steps[walks[0][2]].up_front:
+            walks = [self._call(sub, record, i) for sub, record, i in walks]
+            walks = [w for w in walks if w is not None]
+        for sub, record, i in walks:
+            self._advance(sub, record, i)
+
+    def _call(self, sub, record, i: int):
+        """Step ``i`` (a coordinator's) on ``record``: (sub, the next record, i + 1), or
+        None when the walk ended."""
+        step = self.steps[i]
+        t0 = time.monotonic()
+        try:
+            record = step.fn(record, self.ctx)
+        except Exception as exc:  # noqa: BLE001 - the step's failure is its submission's alone
+            record = self._failed(sub, step, record, exc)
+        finally:
+            self.timing[step.name] += time.monotonic() - t0
+        if isinstance(record, Result):
+            self.finished.append(record)
+            return None
+        return sub, record, i + 1
+
+    def _failed(self, sub, step, record, exc: BaseException):
+        if step.recover is not None and not isinstance(exc, Refused):
+            return step.recover(record, exc)
+        status, message = (exc.status, exc.message) if isinstance(exc, Refused) else (step.fails_as, step.failure(exc))
+        log.error("%s %s: %s", sub.student, sub.chapter.assignment, message)
+        try:
+            return self.fail(sub, status, message, self.ctx)
+        except Exception as again:  # noqa: BLE001 - not even the zeros could be saved: said, still no points
+            log.error("%s %s: the zeros could not be saved either: %s", sub.student, sub.chapter.assignment, again)
+            return Result(sub.student, sub.chapter, status, message=message, lms_id=sub.lms_id, name=sub.name)
+
+    def _advance(self, sub, record, i: int) -> None:
+        """Coordinator steps from ``i`` on, up to a worker step (sent) or the walk's end."""
+        walk = (sub, record, i)
+        while walk is not None:
+            sub, record, i = walk
+            if i == len(self.steps):
+                self.finished.append(record)
+                return
+            if self.steps[i].on == pipeline.WORKER:
+                self.waiting.append((sub, record, i))
+                self._send()
+                return
+            walk = self._call(sub, record, i)
+
+    def _ready(self, block: bool) -> bool:
         if self.client is None and (block or self.starting.done()):
-            from dask.distributed import as_completed
-
             t0 = time.monotonic()
             self.client, self.cluster = self.starting.result()
-            self.g.timing["wait for workers"] += time.monotonic() - t0
-            self.pending = as_completed()
+            self.timing["wait for workers"] += time.monotonic() - t0
             for address in self.client.scheduler_info()["workers"]:
-                self.client.submit(workers.warm_up, self.settings, workers=[address], pure=False)
+                self.client.submit(workers.warm_up, self.ctx.worker, workers=[address], pure=False)
         return self.client is not None
 
-    def submit(self, sub, nb, plan, resources, warnings) -> None:
-        self.waiting.append((sub, nb, plan, resources, warnings))
-        if self.ready(block=False):
-            self.flush()
-
-    def flush(self) -> None:
-        for sub, nb, plan, resources, repairs in self.waiting:
-            fut = self.client.submit(workers.grade_notebook, gradebook.dumps(nb), plan, self.settings, pure=False)
-            self.meta[fut.key] = ("execute", sub, (nb, resources, repairs))
-            self.pending.add(fut)
+    def _send(self, block: bool = False) -> None:
+        if not self.waiting or not self._ready(block):
+            return
+        for sub, record, i in self.waiting:
+            fut = self.client.submit(self.steps[i].fn, record, self.ctx.worker, pure=False)
+            self.pending[fut] = (sub, record, i)
         self.waiting.clear()
 
-    def collect(self, results: list[Result], progress: Progress) -> None:
-        self.ready(block=True)
-        self.flush()
-        for fut in self.pending:
-            kind, sub, data = self.meta.pop(fut.key)
-            try:
-                value = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker, a task that failed
-                value = exc
-            if kind == "execute":
-                self.executed(sub, data, value, results)
-                progress.step(sub.student)
-            else:
-                self.rendered(sub, data, value)
+    # ------------------------------------------------------------ collecting
+    def poll(self, timeout: float = 0.0) -> list[Result]:
+        """The walks that ended since the last call, waiting up to ``timeout`` seconds for one."""
+        self._send()
+        deadline = time.monotonic() + timeout
+        while not self.finished:
+            done = [f for f in self.pending if f.done()]
+            for fut in done:
+                sub, record, i = self.pending.pop(fut)
+                step = self.steps[i]
+                try:
+                    record = fut.result()
+                    if hasattr(record, "seconds"):  # what the worker measured (its own run)
+                        self.timing[f"{step.name} (workers)"] += record.seconds
+                except Exception as exc:  # noqa: BLE001 - a lost worker, a task that failed
+                    record = self._failed(sub, step, record, exc)
+                if isinstance(record, Result):
+                    self.finished.append(record)
+                else:
+                    self._advance(sub, record, i + 1)
+            if self.finished or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02 if self.pending else 0.1)
+            self._send()
+        out, self.finished = self.finished, []
+        return out
 
-    def executed(self, sub, data, value, results) -> None:
-        nb, resources, warnings = data
-        t0 = time.monotonic()
-        try:
-            if isinstance(value, BaseException):
-                raise RuntimeError(f"the grading worker was lost ({type(value).__name__}: {value})")
-            r, job = self.g.save(sub, nb, resources, warnings, value)
-            self.g.timing["execute (workers)"] += value["seconds"]
-        except Exception as exc:  # noqa: BLE001 - fail closed: no verdict, no points
-            log.error("%s %s: %s", sub.student, sub.chapter.assignment, exc)
-            r = self.g.zero(sub, Result(sub.student, sub.chapter, Status.CRASHED,
-                                         message=f"no verdict could be saved ({exc}); it scored 0"[:300]))
-            results.append(r)
-            return
-        finally:
-            self.g.timing["save"] += time.monotonic() - t0
-        results.append(r)
-        fut = self.client.submit(workers.render_feedback, *job, self.settings, pure=False)
-        self.meta[fut.key] = ("feedback", sub, r)
-        self.pending.add(fut)
+    @property
+    def busy(self) -> int:
+        """Submissions whose walk has not ended."""
+        return len(self.waiting) + len(self.pending)
 
-    def rendered(self, sub, r: Result, value) -> None:
-        t0 = time.monotonic()
-        try:
-            if isinstance(value, BaseException):
-                raise value
-            page = self.g.course.feedback_file(sub.student, sub.chapter)
-            page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(value)
-        except Exception as exc:  # noqa: BLE001 - the grades stand; the page is missing
-            r.status = Status.WARNINGS if r.status == Status.GRADED else r.status
-            r.message = "; ".join(filter(None, [r.message, f"the feedback page could not be made ({exc})"[:200]]))
-        self.g.record(sub, r)
-        self.g.timing["write feedback"] += time.monotonic() - t0
+    def drain(self, progress: Progress | None = None) -> list[Result]:
+        """Every walk to its end (the batch run)."""
+        results = []
+        self._send(block=bool(self.waiting))
+        while True:
+            got = self.poll(1.0)
+            for r in got:
+                if progress is not None:
+                    progress.step(r.student)
+            results += got
+            if not self.busy and not self.finished:
+                return results
 
     def close(self) -> None:
         if self.client is None:
             with contextlib.suppress(Exception):
                 self.client, self.cluster = self.starting.result()
         cluster.stop(self.client, self.cluster)
+
+
+def _stop_quietly(starting) -> None:
+    with contextlib.suppress(Exception):
+        cluster.stop(*starting.result())
 
 
 def regrade_changes(before: dict, after: list[Result]) -> list[dict]:
@@ -520,15 +453,3 @@ def _said(verdict: dict | None) -> str:
     if verdict.get("passed") is True:
         return "passed"
     return str(verdict.get("diagnosis") or verdict.get("message") or "failed")[:300]
-
-
-def _utc(stamp: str | None):
-    if not stamp:
-        return None
-    from nbgrader.utils import parse_utc
-
-    try:
-        return parse_utc(stamp)
-    except Exception:  # noqa: BLE001 - an unreadable time is no time
-        log.warning("cannot read the submission time %r; it is ignored", stamp)
-        return None

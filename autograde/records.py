@@ -1,6 +1,13 @@
 """The records that travel through a grading run: what intake found (``Intake``: the
 submissions, the learners with nothing to grade, and an ``IntakeRow`` for every file of
-the input), each submission, and its result."""
+the input), each submission, its result, and what each step of the per-submission
+pipeline (``autograde.pipeline``) hands to the next:
+
+    Submission -store-> Stored -known-> Stored -prepare-> Prepared -plan-> Planned
+    -execute (worker)-> Executed -save-> Saved -render (worker)-> Rendered -record-> Result
+
+A step may also end a submission's walk early with a ``Result`` (already graded), or
+refuse it (``Refused``), which the pipeline turns into a zero-scored ``Result``."""
 from __future__ import annotations
 
 import dataclasses
@@ -65,6 +72,8 @@ class Result:
     """the LMS's id of the learner, from the submission (for the LMS's import file)"""
     name: str = ""
     """the learner as the input names them (``Submission.name``), for display and the LMS's import file"""
+    page: pathlib.Path | None = None
+    """where this run wrote its feedback page (None: no page this run)"""
 
     @property
     def final(self) -> float:
@@ -89,7 +98,7 @@ class IntakeRow:
 
     file: str
     """its path inside the submissions, as given (a zip's member name)"""
-    outcome: Outcome
+    outcome: RunOutcome
     reason: str = ""
     """why it was superseded or ignored, in plain words"""
     student: str = ""
@@ -111,3 +120,126 @@ class Intake:
     """a learner with no notebook of the course at all (unreadable, scores nothing)"""
     rows: list[IntakeRow]
     """every file of the input, accounted for"""
+
+
+class Refused(Exception):
+    """A step cannot go on with this submission: it ends with ``status`` and ``message``
+    (no points; the pipeline saves the zeros and the journal line)."""
+
+    def __init__(self, status: Status, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message[:300]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """A submission whose original is hashed and stored read-only (``Submission.copy``)."""
+
+    sub: Submission
+    raw: bytes
+    """the stored original's bytes, what gets graded"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A notebook made fit to grade: read (outputs dropped, the size rules), sanitized by
+    nbgrader against the gradebook, the hidden test regions cut out."""
+
+    sub: Submission
+    nb: dict
+    """the sanitized notebook (an nbformat NotebookNode)"""
+    resources: dict
+    """nbgrader's resources for this notebook (assignment, student, gradebook)"""
+    warnings: tuple[str, ...] = ()
+    """what was repaired or ignored, in plain words"""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What the worker runs: the grade cells, the cells that need not run, the Python a
+    magic cell stands for, and which course names the learner defined before each test
+    (``autograde.execution.plan``)."""
+
+    assignment: str
+    grade_ids: tuple[str, ...]
+    skip: tuple[int, ...] = ()
+    rewrite: dict = dataclasses.field(default_factory=dict)
+    """cell index (as text) -> the Python to run instead"""
+    own: dict = dataclasses.field(default_factory=dict)
+    """grade id -> the course names the learner defined for themselves before it"""
+
+    def as_dict(self) -> dict:
+        """As the runner's ``Plan`` takes it (plain data)."""
+        return {"assignment": self.assignment, "grade_ids": list(self.grade_ids), "skip": list(self.skip),
+                "rewrite": dict(self.rewrite), "own": dict(self.own)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """A prepared notebook and its plan: what a worker gets."""
+
+    prepared: Prepared
+    plan: RunPlan
+    nb_json: str
+    """the sanitized notebook as JSON, as the worker runs it"""
+
+    @property
+    def sub(self) -> Submission:
+        return self.prepared.sub
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What a worker's run of one notebook gives back (plain data)."""
+
+    status: str
+    """the run's status (a ``Status`` value)"""
+    message: str
+    verdicts: dict
+    """grade id -> the trusted check's verdict (passed, score, parts, message, diagnosis, mistake)"""
+    nb_json: str
+    """the executed notebook as the learner's kernel left it (its outputs are never read for a grade)"""
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+    worker: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Executed:
+    """A notebook run by a worker."""
+
+    planned: Planned
+    outcome: RunOutcome
+
+    @property
+    def sub(self) -> Submission:
+        return self.planned.sub
+
+    @property
+    def seconds(self) -> float:
+        return self.outcome.seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+    """Verdicts saved in the gradebook: the result, and the feedback page's job."""
+
+    sub: Submission
+    result: Result
+    page_nb: str
+    """the notebook the page is made from (cleaned, nbgrader's grades in it), as JSON"""
+    page_resources: dict
+    """nbgrader's resources for the page"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """A saved submission and its feedback page (None: it could not be made, ``problem`` says why)."""
+
+    saved: Saved
+    page: str | None
+    problem: str = ""
+
+    @property
+    def sub(self) -> Submission:
+        return self.saved.sub

@@ -11,13 +11,13 @@ import pytest
 
 from autograde import course
 from autograde.checks import CheckFailed, diagnose, fail
-from autograde.coordinator import final_status, run_warnings
 from autograde.execution.runner import ending
 from autograde.intake import collect, validate
 from autograde.nbgrader_glue.sanitize import plain_warnings
 from autograde.outputs import export
 from autograde.outputs.feedback import summary_cell
 from autograde.outputs.report import summary_table
+from autograde.pipeline.save import final_status, run_warnings
 from autograde.records import Result
 from autograde.status import STATUSES, Status
 

@@ -3,11 +3,12 @@ from the store, oldest first, hands them to a backend (the grader on its dask cl
 and writes each verdict back; then it applies the chapter's rule of which submission
 counts.
 
-The backend is the same grader as ``grade``'s (``GraderBackend``): each submission is
-stored read-only under ``<course>/submitted`` (hashed), sanitized against the gradebook,
-run in a fresh sandbox on a dask worker, and its verdicts saved with nbgrader's
-SaveAutoGrades, a journal line written, a feedback page rendered; so ``export``, the
-report and the formgrader see the service's grades as they see ``grade``'s. The cluster
+The backend runs the same pipeline as ``grade`` (``autograde.pipeline.STEPS``,
+``GraderBackend``): each submission is stored read-only under ``<course>/submitted``
+(hashed), sanitized against the gradebook, run in a fresh sandbox on a dask worker, and
+its verdicts saved with nbgrader's SaveAutoGrades, a feedback page rendered, a journal
+line written; so ``export``, the report and the formgrader see the service's grades as
+they see ``grade``'s. The cluster
 stays up while the service runs. Submissions stream through it: as soon as a worker is
 free it takes the next in the queue, so a slow notebook holds one worker, not the queue.
 
@@ -21,6 +22,7 @@ submission time, so the gradebook and journal hold it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import logging
 import os
@@ -43,114 +45,51 @@ def outcome_of(r, feedback_html: str | None) -> dict:
 
 
 class GraderBackend:
-    """``autograde.coordinator.Grader``'s steps, streaming: intake (hash, read-only copy),
-    prepare, execute on the dask cluster, save, feedback, journal."""
+    """The grading run's own pipeline (``autograde.pipeline.STEPS`` through the
+    coordinator's ``Pipeline``), kept open while the service runs: each queued submission
+    is fed to it as it is claimed, and its result read back as its walk ends."""
 
     def __init__(self, c, settings):
-        self.course, self.settings = c, settings
-        self.done: list[tuple[str, dict]] = []
-        self.sids: dict = {}  # Submission -> service id
+        self.course, self.settings = c, dataclasses.replace(settings, force=True)  # every upload is graded
+        self.sids: dict = {}  # (student, chapter) -> service id: the loop grades one per pair at a time
         self.stack = contextlib.ExitStack()
         self.capacity = (settings.workers or os.cpu_count() or 1) + 1
         self.last_policies = 0.0
         self.dirty = False
 
     def start(self) -> None:
-        from autograde.coordinator import Dispatch, Grader, run_folder
+        from autograde.coordinator import Grader, run_folder
         from autograde.execution import cluster
-        from autograde.saving import gradebook
 
         missing = [ch for ch in course.chapters() if not self.course.released(ch)]
         if missing:
             self.course.release(missing)
-        self.grader = g = Grader(self.course, self.settings)
+        self.grader = Grader(self.course, self.settings)
         folder = self.stack.enter_context(run_folder())
-        starting = cluster.start_in_background(self.settings.workers, self.settings.scheduler)
-        g.starting = starting
-        worker_settings = self.settings.worker_settings([str(self.course.root), str(folder)], str(folder))
-        g.shared = gradebook.SharedGradebook(g.db_url)
-        g.shared.patch()
-
-        class Stream(Dispatch):
-            def ready(inner, block: bool) -> bool:  # noqa: N805 - the dispatch's self
-                fresh = inner.client is None
-                ready = super().ready(block)
-                if ready and fresh:
-                    inner.pending = set()
-                return ready
-
-        self.dispatch = Stream(g, starting, worker_settings)
-        self.stack.callback(self._close_grader)
-        if self.settings.scheduler is None:
-            self.capacity = (self.settings.workers or os.cpu_count() or 1) + 1
-
-    def _close_grader(self) -> None:
-        from autograde.execution.budget import stop_forkserver
-
-        with contextlib.suppress(Exception):
-            self.grader.shared.close()
-        with contextlib.suppress(Exception):
-            self.dispatch.close()
-        with contextlib.suppress(Exception):  # the bounded step processes (the run plan)
-            self.grader.steps.close()
-            stop_forkserver()
+        starting = cluster.start_in_background(self.settings.workers, self.settings.scheduler,
+                                               self.settings.worker_memory)
+        self.run = self.stack.enter_context(self.grader.pipeline([str(self.course.root), str(folder)],
+                                                                 str(folder), starting))
 
     def submit(self, row: dict) -> None:
-        from autograde.intake import store as intake_store
-        from autograde.records import Result, Submission
-        from autograde.status import Status
+        from autograde.records import Submission
 
         ch = course.by_assignment(row["assignment"])
         stamp = row["received"].strftime("%Y-%m-%d %H:%M:%S.%f UTC")
         sub = Submission(row["student"], ch, pathlib.Path(row["path"]), stamp, name=row["student"],
                          source=row["filename"])
-        try:
-            raw = intake_store.store(sub, self.course.root)
-            prepared = self.grader.prepare(sub, raw)
-        except Exception as exc:  # noqa: BLE001 - fail closed: no verdict, no points
-            prepared = Result(sub.student, ch, Status.CRASHED, message=f"the submission could not be prepared ({exc})"[:300])
-        if isinstance(prepared, Result):
-            try:
-                r = self.grader.zero(sub, prepared)
-            except Exception as exc:  # noqa: BLE001
-                log.error("%s: %s", row["id"], exc)
-                r = prepared
-            self.done.append((row["id"], outcome_of(r, None)))
-            self.dirty = True
-            return
-        self.sids[sub] = row["id"]
-        self.dispatch.submit(sub, *prepared)
+        self.sids[(sub.student, ch.assignment)] = row["id"]
+        self.run.feed([sub])
 
     def poll(self, timeout: float) -> list[tuple[str, dict]]:
-        d = self.dispatch
-        if d.ready(block=False):
-            d.flush()
-            deadline = time.monotonic() + timeout
-            while True:
-                finished = [f for f in d.pending if f.done()]
-                if finished or time.monotonic() >= deadline:
-                    break
-                time.sleep(0.02)
-            for fut in finished:
-                d.pending.discard(fut)
-                kind, sub, data = d.meta.pop(fut.key)
-                try:
-                    value = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a lost worker, a task that failed
-                    value = exc
-                if kind == "execute":
-                    results: list = []
-                    d.executed(sub, data, value, results)
-                    if not any(m[1] is sub for m in d.meta.values()):  # no feedback to come: failed closed
-                        self.done.append((self.sids.pop(sub), outcome_of(results[-1], None)))
-                        self.dirty = True
-                else:
-                    d.rendered(sub, data, value)
-                    self.done.append((self.sids.pop(sub), outcome_of(data, value if isinstance(value, str) else None)))
-                    self.dirty = True
-        elif timeout:
-            time.sleep(min(timeout, 0.1))
-        out, self.done = self.done, []
+        out = []
+        for r in self.run.poll(timeout):
+            page = None
+            if r.page is not None:
+                with contextlib.suppress(OSError):
+                    page = r.page.read_text(encoding="utf-8")
+            out.append((self.sids.pop((r.student, r.chapter.assignment)), outcome_of(r, page)))
+            self.dirty = True
         if self.dirty and time.monotonic() - self.last_policies > 2.0:
             self.apply_policies()
         return out
