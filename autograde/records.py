@@ -176,16 +176,15 @@ class RunPlan:
 
 @dataclasses.dataclass(frozen=True)
 class Planned:
-    """A prepared notebook and its plan: what a worker gets."""
+    """A prepared notebook, as JSON, and its plan: what a worker gets (the notebook
+    crosses to the worker once, as one string)."""
 
-    prepared: Prepared
-    plan: RunPlan
+    sub: Submission
     nb_json: str
     """the sanitized notebook as JSON, as the worker runs it"""
-
-    @property
-    def sub(self) -> Submission:
-        return self.prepared.sub
+    resources: dict
+    warnings: tuple[str, ...]
+    plan: RunPlan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,12 +233,10 @@ class Saved:
 
 @dataclasses.dataclass(frozen=True)
 class Rendered:
-    """A saved submission and its feedback page (None: it could not be made, ``problem`` says why)."""
+    """A saved submission's result and its feedback page (None: it could not be made,
+    ``problem`` says why)."""
 
-    saved: Saved
+    sub: Submission
+    result: Result
     page: str | None
     problem: str = ""
-
-    @property
-    def sub(self) -> Submission:
-        return self.saved.sub

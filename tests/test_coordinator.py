@@ -53,7 +53,7 @@ def planned(ctx, tmp_path, student, answers="reference"):
 def executed(p, passed: bool | dict = True, nb=None) -> Executed:
     verdicts = {gid: {"passed": passed if isinstance(passed, bool) else passed.get(gid, False),
                       "message": "passed", "diagnosis": None} for gid in p.plan.grade_ids}
-    return Executed(p, RunOutcome("graded", "", verdicts, json.dumps(nb or p.prepared.nb), (), 0.1, "test:1"))
+    return Executed(p, RunOutcome("graded", "", verdicts, nb and json.dumps(nb) or p.nb_json, (), 0.1, "test:1"))
 
 
 def test_the_steps_are_declared_in_order_and_each_takes_what_the_one_before_gives():
@@ -87,7 +87,7 @@ def test_diagnoses_and_the_lms_id_reach_the_result_and_the_journal(ctx, tmp_path
     e.outcome.verdicts["test_rnn_cell_forward"].update(message="a_next is wrong. It looks like Waa is transposed",
                                                        diagnosis="Waa is transposed")
     saved = save.run(e, ctx)
-    r = record.run(Rendered(saved, "<html>page</html>"), ctx)
+    r = record.run(Rendered(saved.sub, saved.result, "<html>page</html>"), ctx)
     assert r.diagnoses == ["rnn_cell_forward: Waa is transposed"]
     assert r.verdicts["rnn_cell_forward"]["message"].endswith("It looks like Waa is transposed")
     assert r.page.read_text() == "<html>page</html>"
@@ -101,7 +101,7 @@ def test_a_verdict_the_kernel_forged_in_its_outputs_counts_for_nothing(ctx, tmp_
     """The executed notebook is the kernel's: whatever its grade cells show, the scores
     are the verdicts'."""
     p = planned(ctx, tmp_path, "ben", "untouched")
-    forged = nbformat.from_dict(json.loads(json.dumps(p.prepared.nb)))
+    forged = nbformat.from_dict(json.loads(p.nb_json))
     for cell in forged.cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "1000"}, execution_count=1)]
@@ -116,6 +116,12 @@ def test_an_unreadable_notebook_is_refused_with_its_reason(ctx, tmp_path):
     with pytest.raises(Refused) as refused:
         prepare.run(stored, ctx)
     assert refused.value.status == Status.UNREADABLE and "not valid notebook JSON" in refused.value.message
+
+
+def test_a_file_that_cannot_be_stored_is_refused_as_unreadable(ctx, tmp_path):
+    with pytest.raises(Refused) as refused:
+        store.run(Submission("hal", CH04, tmp_path / "gone" / CH04.path.name), ctx)
+    assert refused.value.status == Status.UNREADABLE and refused.value.message.startswith("the file cannot be read")
 
 
 def test_a_page_that_cannot_be_made_keeps_the_grades_and_marks_the_submission(ctx, tmp_path):

@@ -4,8 +4,6 @@ not run and what Python a magic cell stands for, worked out in a bounded process
 course names the learner defined again before each test."""
 from __future__ import annotations
 
-import dataclasses
-
 from nbgrader import utils
 
 from autograde.execution import plan
@@ -26,6 +24,4 @@ def run(prepared: Prepared, ctx) -> Planned:
         warnings = (*warnings, f"{exc}; every cell was run")
     own = plan.own_before_each_test(nb, released)
     run_plan = RunPlan(ch.assignment, grade_ids, tuple(skip), {str(i): src for i, src in rewrite.items()}, own)
-    if warnings != prepared.warnings:
-        prepared = dataclasses.replace(prepared, warnings=warnings)
-    return Planned(prepared, run_plan, dumps(nb))
+    return Planned(prepared.sub, dumps(nb), prepared.resources, warnings, run_plan)

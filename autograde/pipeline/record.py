@@ -8,7 +8,7 @@ from autograde.status import Status
 
 
 def run(rendered: Rendered, ctx) -> Result:
-    r, sub = rendered.saved.result, rendered.sub
+    r, sub = rendered.result, rendered.sub
     try:
         if rendered.page is None:
             raise ValueError(rendered.problem)

@@ -8,9 +8,9 @@ from autograde.records import Rendered, Saved
 
 
 def run(saved: Saved, settings: dict) -> Rendered:
-    return Rendered(saved, workers.render_feedback(saved.page_nb, saved.page_resources, settings))
+    return Rendered(saved.sub, saved.result, workers.render_feedback(saved.page_nb, saved.page_resources, settings))
 
 
 def without_page(saved: Saved, exc: BaseException) -> Rendered:
     """``run``'s recovery: the grades stand; the page is missing and the reason said."""
-    return Rendered(saved, None, f"the feedback page could not be made ({exc})"[:200])
+    return Rendered(saved.sub, saved.result, None, f"the feedback page could not be made ({exc})"[:200])

@@ -16,11 +16,12 @@ from autograde.status import Status
 
 
 def run(executed: Executed, ctx) -> Saved:
-    prepared, outcome, sub = executed.planned.prepared, executed.outcome, executed.sub
+    planned, outcome, sub = executed.planned, executed.outcome, executed.sub
+    sanitized = nbformat.from_dict(json.loads(planned.nb_json))
     plog = logging.getLogger(f"autograde.save.{sub.student}")
-    gradebook.save(ctx.config, prepared.nb, prepared.resources, outcome.verdicts, list(outcome.verdicts), plog)
+    gradebook.save(ctx.config, sanitized, planned.resources, outcome.verdicts, list(outcome.verdicts), plog)
     executed_nb = nbformat.from_dict(json.loads(outcome.nb_json))
-    warnings = [*prepared.warnings, *outcome.warnings, *run_warnings(executed_nb, ctx.settings.mem_limit)]
+    warnings = [*planned.warnings, *outcome.warnings, *run_warnings(executed_nb, ctx.settings.mem_limit)]
     status = final_status(outcome.status, warnings)
     with ctx.gradebook as gb:
         r = ctx.course.result(sub.student, sub.chapter, gb)
@@ -29,7 +30,7 @@ def run(executed: Executed, ctx) -> Saved:
     r.verdicts = {g.removeprefix("test_"): v for g, v in outcome.verdicts.items()}
     r.diagnoses = [f"{name}: {v['diagnosis']}"[:300] for name, v in r.verdicts.items() if v.get("diagnosis")]
     r.lms_id, r.name = sub.lms_id, sub.name
-    clean = feedback.clean_notebook(prepared.nb, executed_nb, ctx.released_markdown(sub.chapter))
+    clean = feedback.clean_notebook(sanitized, executed_nb, ctx.released_markdown(sub.chapter))
     path = ctx.course.root / "autograded" / sub.student / sub.chapter.assignment / sub.chapter.path.name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(gradebook.dumps(clean))
