@@ -33,11 +33,13 @@ def browser(tmp_path_factory):
 
 
 def test_sign_in_upload_watch_and_read_feedback(site, browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, toks, _ = site
-    wait = WebDriverWait(browser, 30)
+    # the page redraws the table as statuses change: an element read as it is replaced is read again
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(url + "/")
     assert _axe_serious(browser, "/ (signed out)") == []
     browser.find_element(By.ID, "token").send_keys("not-a-token")
@@ -57,9 +59,9 @@ def test_sign_in_upload_watch_and_read_feedback(site, browser, tmp_path):
     status = lambda b: b.find_element(By.CSS_SELECTOR, "#submissions tbody tr .status").text  # noqa: E731
     assert status(browser) in ("queued", "running")
     wait.until(lambda b: status(b) == "graded")
-    assert browser.find_element(By.CSS_SELECTOR, "#submissions tbody tr .score").text == "6 / 10"
-    row = browser.find_element(By.XPATH, "//table[@id='chapters']//td[starts-with(., 'ch04')]/..")
-    assert "6 / 10" in row.text
+    wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#submissions tbody tr .score").text == "6 / 10")
+    chapter_row = "//table[@id='chapters']//td[starts-with(., 'ch04')]/.."
+    wait.until(lambda b: "6 / 10" in b.find_element(By.XPATH, chapter_row).text)
 
     browser.find_element(By.CSS_SELECTOR, "#submissions tbody tr button").click()
     wait.until(lambda b: b.find_element(By.ID, "feedback").is_displayed())
