@@ -3,6 +3,8 @@ same original, is not run again (unless the run is forced): its result comes fro
 journal and the gradebook (manual grades included)."""
 from __future__ import annotations
 
+import logging
+
 from autograde import course
 from autograde.records import Result, Stored
 from autograde.status import Status
@@ -12,6 +14,8 @@ def run(stored: Stored, ctx) -> Stored | Result:
     sub = stored.sub
     entry = ctx.done.get((sub.student, sub.chapter.assignment))
     if entry and entry.get("sha256") == sub.sha256 and entry.get("done"):
+        logging.getLogger("autograde").info("%s %s: already graded (journal), not run again", sub.student,
+                                            sub.chapter.assignment)
         with ctx.gradebook as gb:
             return from_journal(ctx.course, sub.student, sub.chapter, entry, gb)
     return stored
