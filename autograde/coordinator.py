@@ -126,7 +126,7 @@ class Grader:
     def grade(self, source, out=None, due=None, timestamps=None, starting=None) -> list[Result]:
         """Grade everything in ``source``. ``starting``: the cluster, if already being
         started (``autograde.execution.cluster.start_in_background``)."""
-        return self._run(lambda folder: collect.collect(source, folder, timestamps), source, out, due, starting)
+        return self._run(lambda folder: collect.collect(source, folder, timestamps), source, out, due, starting)[0]
 
     def regrade(self, assignments, out=None, starting=None) -> tuple[list[Result], list[dict]]:
         """Grade every learner's stored original of ``assignments`` (chNN) again, after the
@@ -137,23 +137,17 @@ class Grader:
                   if r.chapter.assignment in assignments}
         entries = self.journal.entries()
         self.settings = dataclasses.replace(self.settings, force=True)
-        changes: list[dict] = []
+        return self._run(lambda folder: store.stored(self.course.root, assignments, entries),
+                         self.course.root / "submitted", out, None, starting, before)
 
-        def moved(results):
-            changes.extend(regrade_changes(before, results))
-            return changes
-
-        results = self._run(lambda folder: store.stored(self.course.root, assignments, entries),
-                            self.course.root / "submitted", out, None, starting, moved)
-        return results, changes
-
-    def _run(self, find, source, out, due, starting, moved=None) -> list[Result]:
+    def _run(self, find, source, out, due, starting, before=None) -> tuple[list[Result], list[dict] | None]:
+        """(the results, and with ``before``, a regrade's results before it: the scores it moved)."""
         out = pathlib.Path(out or self.course.root / "export")
         starting = starting or cluster.start_in_background(self.settings.workers, self.settings.scheduler,
                                                            self.settings.worker_memory)
         results: list[Result] = []
         with contextlib.ExitStack() as stack:
-            stack.callback(_stop_quietly, starting)  # (the pipeline stops it first, once it has it)
+            stack.callback(_stop_quietly, starting)  # (a no-op once the pipeline has stopped it)
             folder = stack.enter_context(run_folder())
             found = find(folder)
             results, self.intake = list(found.problems), found.rows
@@ -167,9 +161,10 @@ class Grader:
                     run.feed(found.submissions)
                     results += run.drain(progress)
         t0 = time.monotonic()
-        self.write_outputs(out, results, moved(results) if moved else None)
+        moved = None if before is None else regrade_changes(before, results)
+        self.write_outputs(out, results, moved)
         self.timing["outputs"] += time.monotonic() - t0
-        return results
+        return results, moved
 
     def setup(self, subs: list[Submission], due=None) -> None:
         """What the run needs before its first submission: every chapter it grades
@@ -204,13 +199,12 @@ class Grader:
         self.outputs = {"grades": self.export(out, results), "intake": export.write_intake(self.intake, out)}
         if moved is not None:
             self.outputs["regrade"] = export.write_regrade(moved, out)
-        self.outputs["report"] = self.write_report(out, results, moved)
+        graded = sorted({r.chapter.assignment for r in results if r.chapter})
+        self.outputs["report"] = self.write_report(out, results, graded, moved)
         return self.outputs
 
-    def write_report(self, out: pathlib.Path, results: list[Result], moved=None, chapters=()) -> pathlib.Path:
-        """report.html, with the similar-code pages of the chapters graded (or of
-        ``chapters``; None: every chapter)."""
-        chapters = sorted({r.chapter.assignment for r in results if r.chapter}) if chapters == () else chapters
+    def write_report(self, out: pathlib.Path, results: list[Result], chapters, moved=None) -> pathlib.Path:
+        """report.html, with the similar-code pages of ``chapters`` (None: every chapter)."""
         similar = self.similar_code(out, chapters)
         return report.write_report(results, out / "report.html", self.intake, similar, self.late_changes, moved)
 
@@ -232,7 +226,7 @@ class Grader:
         results = self.results_from_records()
         self.late_changes = self.apply_policies(results)
         self.outputs = {"grades": self.export(out, results),
-                        "report": self.write_report(out, results, chapters=None)}
+                        "report": self.write_report(out, results, None)}
         return results
 
     # ------------------------------------------------------------ after grading
@@ -300,9 +294,9 @@ class Pipeline:
         self.timing = timing if timing is not None else collections.Counter()
         self.client = self.cluster = None
         self.waiting: list[tuple] = []
-        """(record, index of its worker step) until the cluster is up"""
+        """(submission, record, index of its worker step) until the cluster is up"""
         self.pending: dict = {}
-        """future -> (the record sent, its step's index)"""
+        """future -> (submission, the record sent, its step's index)"""
         self.finished: list[Result] = []
 
     # ------------------------------------------------------------ feeding

@@ -9,7 +9,7 @@ from autograde.status import Status
 
 
 def run(sub: Submission, status: Status, message: str, ctx) -> Result:
-    r = Result(sub.student, sub.chapter, status, message=message[:300], lms_id=sub.lms_id, name=sub.name)
+    r = Result(sub.student, sub.chapter, status, message=message[:300])  # (the learner's ids: the journal line)
     with ctx.gradebook as gb:
         gradebook.save_zeros(gb, sub.chapter.assignment, sub.chapter.notebook, sub.student)
         full = ctx.course.result(sub.student, sub.chapter, gb)

@@ -9,17 +9,18 @@ from autograde.status import Status
 
 def run(rendered: Rendered, ctx) -> Result:
     r, sub = rendered.result, rendered.sub
-    try:
-        if rendered.page is None:
-            raise ValueError(rendered.problem)
+    problem = rendered.problem
+    if rendered.page is not None:
         page = ctx.course.feedback_file(sub.student, sub.chapter)
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(rendered.page)
-        r.page = page
-    except Exception as exc:  # noqa: BLE001 - the grades stand; the page is missing
+        try:
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(rendered.page)
+            r.page = page
+        except Exception as exc:  # noqa: BLE001 - the grades stand; the page is missing
+            problem = f"the feedback page could not be written ({exc})"[:200]
+    if problem:
         r.status = Status.WARNINGS if r.status == Status.GRADED else r.status
-        said = str(exc) if rendered.page is None else f"the feedback page could not be written ({exc})"[:200]
-        r.message = "; ".join(filter(None, [r.message, said]))
+        r.message = "; ".join(filter(None, [r.message, problem]))
     journal(sub, r, ctx)
     return r
 

@@ -29,7 +29,6 @@ def run(executed: Executed, ctx) -> Saved:
     r.status, r.message, r.worker = status, outcome.message or "; ".join(dict.fromkeys(warnings)), outcome.worker
     r.verdicts = {g.removeprefix("test_"): v for g, v in outcome.verdicts.items()}
     r.diagnoses = [f"{name}: {v['diagnosis']}"[:300] for name, v in r.verdicts.items() if v.get("diagnosis")]
-    r.lms_id, r.name = sub.lms_id, sub.name
     clean = feedback.clean_notebook(sanitized, executed_nb, ctx.released_markdown(sub.chapter))
     path = ctx.course.root / "autograded" / sub.student / sub.chapter.assignment / sub.chapter.path.name
     path.parent.mkdir(parents=True, exist_ok=True)
